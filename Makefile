@@ -1,0 +1,36 @@
+# Every target runs on the Node 24 that `npm ci` installs into node_modules/.bin.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: all deps build test lint run run-broker bench clean
+
+all: build
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+build: deps
+	tsc -p tsconfig.json
+
+lint: deps
+	eslint .
+	tsc -p tsconfig.json --noEmit
+
+test: build
+	mocha
+
+# The gateway on a laptop: the broker-router with two sample MCP servers from a file registry.
+run: build
+	bash hack/run-local.sh
+
+# Just the broker-router, on a registry file of your own: make run-broker CONFIG=path/to/config.yaml
+run-broker: build
+	node dist/cmd/broker-router/main.js --mcp-gateway-config $(CONFIG) --mcp-broker-public-address 127.0.0.1:8001
+
+bench: build
+	node dist/test/bench/run.js $(BENCH_ARGS)
+
+clean:
+	rm -rf dist .cache

@@ -1,0 +1,79 @@
+// broker-router: wires flags to the broker components and serves them until SIGTERM.
+import { once } from "node:events";
+import { Broker } from "../../internal/broker/broker.js";
+import { ListPages } from "../../internal/catalog/pages.js";
+import { brokerUsage, defaultAllowedHosts, parseBrokerOptions, splitAddress } from "../../internal/config/broker-options.js";
+import { ServerDirectory } from "../../internal/discovery/directory.js";
+import { createLogger } from "../../internal/log/logger.js";
+import { GatewayMetrics } from "../../internal/metrics/metrics.js";
+import { FileRegistrySource } from "../../internal/registry/file-source.js";
+import { createApp } from "../../internal/server/app.js";
+import { SessionStore } from "../../internal/session/store.js";
+import { HostGuard } from "../../internal/transport/http-checks.js";
+import { streamableHttpHandler } from "../../internal/transport/streamable-http.js";
+import { UpstreamHttp } from "../../internal/upstream/http.js";
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseBrokerOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`broker-router: ${(err as Error).message}\n\n${brokerUsage()}`);
+    process.exit(2);
+  }
+  if (options === "help") {
+    process.stdout.write(brokerUsage());
+    return;
+  }
+  const log = createLogger(options["log-level"]);
+  const { host, port } = splitAddress(options["mcp-broker-public-address"]);
+  const http = new UpstreamHttp({ headersTimeoutMs: options["upstream-timeout-seconds"] * 1000, bodyTimeoutMs: options["upstream-timeout-seconds"] * 1000, maxResponseBytes: options["max-response-bytes"] });
+  const directory = new ServerDirectory(
+    http,
+    {
+      refreshIntervalMs: options["refresh-interval-seconds"] * 1000,
+      requestTimeoutMs: options["discovery-timeout-seconds"] * 1000,
+      backoff: { initialMs: 250, maxMs: options["retry-max-seconds"] * 1000 },
+      maxPages: 1000,
+    },
+    log,
+  );
+  const sessions = new SessionStore(options["session-idle-timeout-seconds"] * 1000);
+  const metrics = new GatewayMetrics({ sessionCount: () => sessions.size, servers: () => directory.catalog.status() });
+  const broker = new Broker(directory, new ListPages(directory.catalog, options["list-page-size"]), sessions, http, metrics, log, {
+    requestTimeoutMs: options["upstream-timeout-seconds"] * 1000,
+  });
+  const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);
+  const mcpHandler = streamableHttpHandler(broker, {
+    maxBodyBytes: options["max-body-bytes"],
+    hostGuard: new HostGuard({ allowedHosts, allowedOrigins: options["allowed-origins"] }),
+    keepAliveMs: options["keep-alive-seconds"] * 1000,
+  });
+  let accepting = true;
+  const app = createApp({ mcpHandler, directory, metrics, accepting: () => accepting });
+
+  const source = new FileRegistrySource(options["mcp-gateway-config"], log);
+  await source.start((registry) => directory.apply(registry));
+
+  const server = app.listen(port, host);
+  server.keepAliveTimeout = 65_000;
+  await once(server, "listening");
+  log.info({ address: `${host}:${port}`, allowedHosts }, "broker-router listening; MCP at /mcp");
+
+  const shutdown = async (signal: string) => {
+    if (!accepting) return;
+    accepting = false;
+    log.info({ signal }, "shutting down");
+    source.stop();
+    server.close();
+    await broker.closeAll();
+    await directory.stop();
+    server.closeAllConnections();
+    await http.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();

@@ -1,0 +1,405 @@
+// The MCP protocol side of the gateway: answers initialize and list requests from the catalog,
+// routes calls to the upstream that owns the name or URI on an upstream session that belongs to
+// the client's gateway session, and relays everything that travels back (progress, logs,
+// sampling/elicitation/roots requests and their answers, cancellations, list changes).
+import type { IncomingHttpHeaders } from "node:http";
+import type { Route } from "../catalog/catalog.js";
+import type { ListFilter, ListPages } from "../catalog/pages.js";
+import type { ListChange, ServerDirectory } from "../discovery/directory.js";
+import type { Logger } from "../log/logger.js";
+import {
+  errorResponse,
+  ErrorCode,
+  isNotification,
+  isRequest,
+  JsonRpcError,
+  resultResponse,
+  type JsonRpcErrorObject,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type Params,
+} from "../mcp/jsonrpc.js";
+import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "../mcp/protocol.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { RegistryServer } from "../registry/schema.js";
+import type { GatewaySession } from "../session/session.js";
+import type { SessionStore } from "../session/store.js";
+import type { EventStream } from "../transport/event-stream.js";
+import type { RequestChannel } from "../transport/post-responder.js";
+import type { McpProtocolHandler } from "../transport/streamable-http.js";
+import { describeUpstreamError, UpstreamTimeoutError } from "../upstream/errors.js";
+import type { UpstreamHttp } from "../upstream/http.js";
+import { UpstreamSession } from "../upstream/session.js";
+import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
+
+export interface BrokerOptions {
+  /** Longest time a forwarded request may take. */
+  requestTimeoutMs: number;
+}
+
+const VIRTUAL_SERVER_HEADER = "x-mcp-virtualserver";
+
+type Reply = { result: Record<string, unknown> } | { raw: string } | { error: JsonRpcErrorObject } | { none: true };
+
+const KNOWN_METHODS = new Set<string>(Object.values(Method));
+
+function invalidParams(message: string): JsonRpcError {
+  return new JsonRpcError(ErrorCode.InvalidParams, message);
+}
+
+function stringParam(params: Params, key: string): string {
+  const value = params[key];
+  if (typeof value !== "string" || value === "") throw invalidParams(`params.${key} must be a non-empty string`);
+  return value;
+}
+
+/** From an upstream's own stream, clients get updates of resources they subscribed to and log messages; list changes come from discovery. */
+function isRelayedUpdate(session: GatewaySession, notification: JsonRpcNotification): boolean {
+  if (notification.method === Notification.ResourceUpdated) return session.subscriptions.has(String(notification.params?.uri));
+  return !notification.method.endsWith("/list_changed");
+}
+
+export class Broker implements McpProtocolHandler<GatewaySession> {
+  constructor(
+    private readonly directory: ServerDirectory,
+    private readonly pages: ListPages,
+    private readonly sessions: SessionStore,
+    private readonly http: UpstreamHttp,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+    private readonly options: BrokerOptions,
+  ) {
+    directory.on("listChanged", (kinds) => this.announce(kinds));
+    directory.on("serversReplaced", (names) => this.dropUpstreams(names));
+    sessions.startSweeping((session) => void this.close(session, "idle timeout"));
+  }
+
+  // ---- transport hooks ----
+
+  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): { session?: GatewaySession; response: JsonRpcResponse } {
+    const params = request.params ?? {};
+    const clientInfo = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    const session = this.sessions.create({
+      protocolVersion: negotiateProtocolVersion(params.protocolVersion),
+      clientInfo: { name: String(clientInfo.name ?? "unknown"), version: String(clientInfo.version ?? "0") },
+      clientCapabilities: (params.capabilities ?? {}) as Record<string, unknown>,
+      authorization: headers.authorization,
+    });
+    const catalog = this.directory.catalog;
+    const result: Record<string, unknown> = { protocolVersion: session.protocolVersion, capabilities: mergedCapabilities(catalog), serverInfo: GATEWAY_INFO };
+    const instructions = mergedInstructions(catalog);
+    if (instructions) result.instructions = instructions;
+    this.metrics.requests.inc({ method: Method.Initialize, outcome: "ok" });
+    this.log.debug({ session: session.id, client: session.init.clientInfo, protocolVersion: session.protocolVersion }, "session opened");
+    return { session, response: resultResponse(request.id, result) };
+  }
+
+  findSession(id: string): GatewaySession | undefined {
+    return this.sessions.get(id);
+  }
+
+  onRequest(session: GatewaySession, request: JsonRpcRequest, channel: RequestChannel, headers: IncomingHttpHeaders): void {
+    const started = performance.now();
+    const method = KNOWN_METHODS.has(request.method) ? request.method : "other";
+    void this.dispatch(session, request, channel, headers)
+      .catch((err: unknown): Reply => {
+        if (err instanceof JsonRpcError) return { error: err.toObject() };
+        this.log.error({ err, method: request.method }, "request failed");
+        return { error: { code: ErrorCode.InternalError, message: `internal error: ${(err as Error).message}` } };
+      })
+      .then((reply) => {
+        if ("none" in reply) return;
+        if ("raw" in reply) channel.respondRaw(request.id, reply.raw);
+        else if ("result" in reply) channel.respond(resultResponse(request.id, reply.result));
+        else channel.respond(errorResponse(request.id, reply.error.code, reply.error.message, reply.error.data));
+        this.metrics.requests.inc({ method, outcome: "error" in reply ? "error" : "ok" });
+        this.metrics.requestDuration.observe({ method }, (performance.now() - started) / 1000);
+      });
+  }
+
+  onNotification(session: GatewaySession, notification: JsonRpcNotification): void {
+    const params = notification.params ?? {};
+    switch (notification.method) {
+      case Notification.Initialized:
+        session.initialized = true;
+        return;
+      case Notification.Cancelled: {
+        const call = session.inflight.get(params.requestId as string | number);
+        if (call?.upstream && call.upstreamId !== undefined) {
+          call.upstream.notify(Notification.Cancelled, { ...params, requestId: call.upstreamId }).catch(() => undefined);
+        }
+        return;
+      }
+      case Notification.RootsListChanged:
+        for (const pending of session.upstreams.values()) {
+          pending.then((upstream) => upstream.notify(Notification.RootsListChanged)).catch(() => undefined);
+        }
+        return;
+      default:
+        this.log.debug({ session: session.id, method: notification.method }, "client notification ignored");
+    }
+  }
+
+  onResponse(session: GatewaySession, response: JsonRpcResponse): void {
+    const forwarded = response.id === null ? undefined : session.forwardedRequests.get(response.id);
+    if (!forwarded) {
+      this.log.debug({ session: session.id, id: response.id }, "response to an unknown request ignored");
+      return;
+    }
+    session.forwardedRequests.delete(response.id as string);
+    forwarded.upstream.reply({ ...response, id: forwarded.upstreamId } as JsonRpcResponse).catch((err: unknown) => {
+      this.log.warn({ session: session.id, err: describeUpstreamError(err) }, "could not pass the client's answer upstream");
+    });
+  }
+
+  openStream(session: GatewaySession, stream: EventStream): void {
+    session.streams.add(stream);
+    stream.onClose(() => session.streams.delete(stream));
+  }
+
+  async terminate(session: GatewaySession): Promise<void> {
+    this.sessions.delete(session.id);
+    await this.close(session, "client ended the session");
+  }
+
+  /** Ends every session (shutdown). */
+  async closeAll(): Promise<void> {
+    const sessions = [...this.sessions.all()];
+    for (const session of sessions) this.sessions.delete(session.id);
+    await Promise.all(sessions.map((session) => this.close(session, "gateway shutting down")));
+  }
+
+  // ---- methods ----
+
+  private async dispatch(session: GatewaySession, request: JsonRpcRequest, channel: RequestChannel, headers: IncomingHttpHeaders): Promise<Reply> {
+    const params = request.params ?? {};
+    const catalog = this.directory.catalog;
+    switch (request.method) {
+      case Method.Ping:
+        return { result: {} };
+      case Method.Initialize:
+        throw new JsonRpcError(ErrorCode.InvalidRequest, "session is already initialized");
+      case Method.ToolsList:
+        return { raw: this.pages.page("tools", params.cursor, this.toolFilter(headers)) };
+      case Method.ToolsCall: {
+        const name = stringParam(params, "name");
+        const filter = this.toolFilter(headers);
+        if (filter && !filter.allows(name)) throw invalidParams(`Unknown tool: ${name} (not part of virtual server ${String(headers[VIRTUAL_SERVER_HEADER])})`);
+        const route = catalog.findTool(name);
+        if (!route) throw invalidParams(`Unknown tool: ${name}`);
+        return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel);
+      }
+      case Method.PromptsList:
+        return { raw: this.pages.page("prompts", params.cursor) };
+      case Method.PromptsGet: {
+        const name = stringParam(params, "name");
+        const route = catalog.findPrompt(name);
+        if (!route) throw invalidParams(`Unknown prompt: ${name}`);
+        return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel);
+      }
+      case Method.ResourcesList:
+        return { raw: this.pages.page("resources", params.cursor) };
+      case Method.ResourceTemplatesList:
+        return { raw: this.pages.page("resourceTemplates", params.cursor) };
+      case Method.ResourcesRead:
+        return this.forward(session, this.resourceRoute(params), request, params, channel);
+      case Method.ResourcesSubscribe: {
+        const route = this.resourceRoute(params);
+        const reply = await this.forward(session, route, request, params, channel);
+        if ("result" in reply) {
+          session.subscriptions.set(params.uri as string, route.server.name);
+          await this.listenForUpdates(session, route.server);
+        }
+        return reply;
+      }
+      case Method.ResourcesUnsubscribe: {
+        const reply = await this.forward(session, this.resourceRoute(params), request, params, channel);
+        session.subscriptions.delete(params.uri as string);
+        return reply;
+      }
+      case Method.CompletionComplete:
+        return this.complete(session, request, params, channel);
+      case Method.LoggingSetLevel:
+        return this.setLogLevel(session, stringParam(params, "level"));
+      default:
+        throw new JsonRpcError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    }
+  }
+
+  private resourceRoute(params: Params): Route {
+    const uri = stringParam(params, "uri");
+    const route = this.directory.catalog.findResource(uri);
+    if (!route) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    return route;
+  }
+
+  private complete(session: GatewaySession, request: JsonRpcRequest, params: Params, channel: RequestChannel): Promise<Reply> {
+    const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    const catalog = this.directory.catalog;
+    if (ref.type === "ref/prompt" && typeof ref.name === "string") {
+      const route = catalog.findPrompt(ref.name);
+      if (!route) throw invalidParams(`Unknown prompt: ${ref.name}`);
+      return this.forward(session, route, request, { ...params, ref: { ...ref, name: route.upstreamName } }, channel);
+    }
+    if (ref.type === "ref/resource" && typeof ref.uri === "string") {
+      const route = catalog.findTemplate(ref.uri);
+      if (!route) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${ref.uri}`, { uri: ref.uri });
+      return this.forward(session, route, request, params, channel);
+    }
+    throw invalidParams("params.ref must be a ref/prompt with a name or a ref/resource with a uri");
+  }
+
+  /** Remembered for the session and applied to each of its upstream sessions, now and when they open. */
+  private async setLogLevel(session: GatewaySession, level: string): Promise<Reply> {
+    session.logLevel = level;
+    await Promise.all(
+      [...session.upstreams.values()].map(async (pending) => {
+        const upstream = await pending.catch(() => undefined);
+        if (upstream) await this.applyLogLevel(session, upstream).catch(() => undefined);
+      }),
+    );
+    return { result: {} };
+  }
+
+  private async applyLogLevel(session: GatewaySession, upstream: UpstreamSession): Promise<void> {
+    if (session.logLevel && upstream.initializeResult?.capabilities.logging) {
+      await upstream.request(Method.LoggingSetLevel, { level: session.logLevel }, { timeoutMs: this.options.requestTimeoutMs });
+    }
+  }
+
+  private toolFilter(headers: IncomingHttpHeaders): ListFilter | undefined {
+    const name = headers[VIRTUAL_SERVER_HEADER];
+    if (typeof name !== "string" || name === "") return undefined;
+    const virtualServer = this.directory.virtualServer(name);
+    if (!virtualServer) throw invalidParams(`unknown virtual server ${name}`);
+    return { key: `vs:${name}`, allows: (tool) => virtualServer.tools.has(tool) };
+  }
+
+  // ---- forwarding ----
+
+  private async forward(session: GatewaySession, route: Route, request: JsonRpcRequest, params: Params, channel: RequestChannel): Promise<Reply> {
+    const server = route.server;
+    const call: { server: string; upstream?: UpstreamSession; upstreamId?: string | number } = { server: server.name };
+    session.inflight.set(request.id, call);
+    const started = performance.now();
+    try {
+      const upstream = await this.upstreamFor(session, server);
+      call.upstream = upstream;
+      const response = await upstream.request(request.method, params, {
+        timeoutMs: this.options.requestTimeoutMs,
+        signal: channel.signal,
+        onUpstreamId: (id) => (call.upstreamId = id),
+        onMessage: (message) => this.relay(session, upstream, message, channel),
+      });
+      return "error" in response ? { error: response.error } : { result: response.result };
+    } catch (err) {
+      if (channel.signal.aborted) return { none: true };
+      const reason = describeUpstreamError(err);
+      this.log.debug({ session: session.id, server: server.name, method: request.method, err: reason }, "forwarded request failed");
+      if (!(err instanceof UpstreamTimeoutError)) this.directory.discovery(server.name)?.checkNow();
+      return { error: { code: err instanceof UpstreamTimeoutError ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamUnavailable, message: `upstream ${server.name}: ${reason}` } };
+    } finally {
+      session.inflight.delete(request.id);
+      this.metrics.upstreamDuration.observe({ server: server.name, method: request.method }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Passes what an upstream sends while answering to the client, giving its requests gateway ids. */
+  private relay(session: GatewaySession, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel): void {
+    if (!isRequest(message)) {
+      channel.send(message);
+      return;
+    }
+    const id = session.forwardId();
+    session.forwardedRequests.set(id, { upstream, upstreamId: message.id });
+    if (channel.send({ ...message, id }) || session.notify({ ...message, id })) return;
+    session.forwardedRequests.delete(id);
+    upstream.reply(errorResponse(message.id, ErrorCode.InternalError, "the client has no open stream to receive this request")).catch(() => undefined);
+  }
+
+  /** The session's upstream session for a server: opened on first use, shared after. */
+  private upstreamFor(session: GatewaySession, server: RegistryServer): Promise<UpstreamSession> {
+    const existing = session.upstreams.get(server.name);
+    if (existing) return existing;
+    const headers: Record<string, string> = {};
+    if (server.credential) headers.authorization = server.credential;
+    else if (server.forwardClientAuthorization && session.init.authorization) headers.authorization = session.init.authorization;
+    const upstream = new UpstreamSession(this.http, {
+      target: { url: server.url, headers },
+      protocolVersion: session.protocolVersion,
+      clientInfo: session.init.clientInfo,
+      capabilities: session.init.clientCapabilities,
+      afterInitialize: (opened) => this.restoreSessionState(session, server, opened),
+    });
+    const pending = upstream.ensureInitialized(this.options.requestTimeoutMs).then(() => upstream);
+    session.upstreams.set(server.name, pending);
+    pending.catch(() => {
+      if (session.upstreams.get(server.name) === pending) session.upstreams.delete(server.name);
+    });
+    return pending;
+  }
+
+  /** A new (or re-opened) upstream session gets the log level and subscriptions the client set. */
+  private async restoreSessionState(session: GatewaySession, server: RegistryServer, upstream: UpstreamSession): Promise<void> {
+    await this.applyLogLevel(session, upstream).catch(() => undefined);
+    for (const [uri, owner] of session.subscriptions) {
+      if (owner === server.name) await upstream.request(Method.ResourcesSubscribe, { uri }, { timeoutMs: this.options.requestTimeoutMs }).catch(() => undefined);
+    }
+  }
+
+  /** Keeps the upstream's GET stream open while the session has subscriptions there, for resources/updated. */
+  private async listenForUpdates(session: GatewaySession, server: RegistryServer): Promise<void> {
+    if (session.upstreamListeners.has(server.name)) return;
+    const upstream = await this.upstreamFor(session, server);
+    const controller = new AbortController();
+    session.upstreamListeners.set(server.name, controller);
+    const onMessage = (message: JsonRpcMessage) => {
+      if (isRequest(message)) {
+        const id = session.forwardId();
+        session.forwardedRequests.set(id, { upstream, upstreamId: message.id });
+        session.notify({ ...message, id });
+      } else if (isNotification(message) && isRelayedUpdate(session, message)) {
+        session.notify(message);
+      }
+    };
+    upstream
+      .listen(onMessage, controller.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        if (session.upstreamListeners.get(server.name) === controller) session.upstreamListeners.delete(server.name);
+      });
+  }
+
+  // ---- session lifecycle ----
+
+  private async close(session: GatewaySession, reason: string): Promise<void> {
+    this.log.debug({ session: session.id, reason }, "session closed");
+    for (const stream of session.streams) stream.close();
+    for (const listener of session.upstreamListeners.values()) listener.abort();
+    const upstreams = [...session.upstreams.values()];
+    session.upstreams.clear();
+    await Promise.all(upstreams.map((pending) => pending.then((upstream) => upstream.close()).catch(() => undefined)));
+  }
+
+  private dropUpstreams(serverNames: string[]): void {
+    for (const session of this.sessions.all()) {
+      for (const name of serverNames) {
+        const pending = session.upstreams.get(name);
+        if (!pending) continue;
+        session.upstreams.delete(name);
+        session.upstreamListeners.get(name)?.abort();
+        pending.then((upstream) => upstream.close()).catch(() => undefined);
+      }
+    }
+  }
+
+  private announce(kinds: Set<ListChange>): void {
+    const notifications = [...kinds].map((kind) => ({ jsonrpc: "2.0" as const, method: `notifications/${kind}/list_changed` }));
+    for (const session of this.sessions.all()) {
+      if (session.streams.size === 0) continue;
+      for (const notification of notifications) session.notify(notification);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+// The aggregated view over every upstream server: tools and prompts under their prefixed names,
+// resources by URI, and which server owns each. Rebuilt whenever any server's discovery
+// changes; lookups and list pages are served from here without touching an upstream.
+import type { ServerDiscovery } from "../discovery/server-discovery.js";
+import type { Prompt, Resource, ResourceTemplate, Tool } from "../discovery/snapshot.js";
+import type { RegistryServer } from "../registry/schema.js";
+import { compileUriTemplate } from "./uri-template.js";
+
+/** Where an exposed name or URI leads. */
+export interface Route {
+  server: RegistryServer;
+  /** The name or URI as the upstream knows it. */
+  upstreamName: string;
+}
+
+export type ListKind = "tools" | "prompts" | "resources" | "resourceTemplates";
+
+export interface ServerStatus {
+  name: string;
+  toolPrefix: string;
+  hostname: string;
+  ready: boolean;
+  message: string;
+  totalTools: number;
+  totalPrompts: number;
+  totalResources: number;
+  totalResourceTemplates: number;
+  protocolVersion?: string;
+  conflicts: string[];
+  warnings: string[];
+  lastValidated?: string;
+}
+
+/** Exposed names longer than this break common clients (`^[a-zA-Z0-9_-]{1,64}$`). */
+const MAX_CLIENT_NAME_LENGTH = 64;
+
+interface Entry {
+  server: RegistryServer;
+  discovery?: ServerDiscovery;
+  /** Order in which servers first became ready: on a clash the earlier one keeps its names. */
+  readyOrder: number;
+}
+
+export class Catalog {
+  private entries = new Map<string, Entry>();
+  private readyCounter = 0;
+  private tools = new Map<string, Route>();
+  private prompts = new Map<string, Route>();
+  private resources = new Map<string, Route>();
+  private templates: Array<{ pattern: RegExp; uriTemplate: string; route: Route }> = [];
+  private lists: Record<ListKind, Array<Record<string, unknown>>> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+  private signatures: Record<ListKind, string> = { tools: "[]", prompts: "[]", resources: "[]", resourceTemplates: "[]" };
+  private statuses: ServerStatus[] = [];
+  private servedServers: Entry[] = [];
+  /** Bumped on every rebuild that changed a list; pages cached under an older version are stale. */
+  version = 0;
+
+  /** Replaces the set of servers (registry change). */
+  setServers(servers: Array<{ server: RegistryServer; discovery?: ServerDiscovery }>): void {
+    const next = new Map<string, Entry>();
+    for (const { server, discovery } of servers) {
+      const previous = this.entries.get(server.name);
+      next.set(server.name, { server, discovery, readyOrder: previous?.readyOrder ?? Number.MAX_SAFE_INTEGER });
+    }
+    this.entries = next;
+  }
+
+  /**
+   * Recomputes every list and route. Returns which client-visible lists changed, so that
+   * clients are told with notifications/<kind>/list_changed.
+   */
+  rebuild(): Set<"tools" | "prompts" | "resources"> {
+    for (const entry of this.entries.values()) {
+      if (entry.discovery?.phase === "ready") {
+        if (entry.readyOrder === Number.MAX_SAFE_INTEGER) entry.readyOrder = ++this.readyCounter;
+      } else {
+        entry.readyOrder = Number.MAX_SAFE_INTEGER;
+      }
+    }
+    const ordered = [...this.entries.values()].sort((a, b) => a.readyOrder - b.readyOrder);
+    const tools = new Map<string, Route>();
+    const prompts = new Map<string, Route>();
+    const resources = new Map<string, Route>();
+    const templates: Catalog["templates"] = [];
+    const lists: Catalog["lists"] = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+    const statuses: ServerStatus[] = [];
+    const served: Entry[] = [];
+
+    for (const entry of ordered) {
+      const { server, discovery } = entry;
+      const snapshot = discovery?.phase === "ready" ? discovery.snapshot : undefined;
+      const status: ServerStatus = {
+        name: server.name,
+        toolPrefix: server.toolPrefix,
+        hostname: server.hostname,
+        ready: false,
+        message: describePhase(server, discovery),
+        totalTools: snapshot?.tools.length ?? 0,
+        totalPrompts: snapshot?.prompts.length ?? 0,
+        totalResources: snapshot?.resources.length ?? 0,
+        totalResourceTemplates: snapshot?.resourceTemplates.length ?? 0,
+        protocolVersion: snapshot?.protocolVersion,
+        conflicts: [],
+        warnings: [],
+        lastValidated: discovery?.lastChecked?.toISOString(),
+      };
+      statuses.push(status);
+      if (!snapshot) continue;
+
+      const prefix = server.toolPrefix;
+      const exposedTools = snapshot.tools.map((tool) => prefix + tool.name);
+      const exposedPrompts = snapshot.prompts.map((prompt) => prefix + prompt.name);
+      status.conflicts = [...exposedTools.filter((name) => tools.has(name)), ...exposedPrompts.filter((name) => prompts.has(name))];
+      if (status.conflicts.length > 0) {
+        const owners = new Set(status.conflicts.map((name) => (tools.get(name) ?? prompts.get(name))?.server.name));
+        status.message = `conflicting tools discovered: ${status.conflicts.join(", ")} (already served by ${[...owners].join(", ")})`;
+        continue;
+      }
+      status.ready = true;
+      status.message = `server added successfully. Total tools added ${snapshot.tools.length}`;
+      status.warnings = [...exposedTools, ...exposedPrompts]
+        .filter((name) => name.length > MAX_CLIENT_NAME_LENGTH)
+        .map((name) => `name longer than ${MAX_CLIENT_NAME_LENGTH} characters: ${name}`);
+      served.push(entry);
+      snapshot.tools.forEach((tool: Tool, i) => {
+        const name = exposedTools[i] as string;
+        tools.set(name, { server, upstreamName: tool.name });
+        lists.tools.push(prefix ? { ...tool, name } : tool);
+      });
+      snapshot.prompts.forEach((prompt: Prompt, i) => {
+        const name = exposedPrompts[i] as string;
+        prompts.set(name, { server, upstreamName: prompt.name });
+        lists.prompts.push(prefix ? { ...prompt, name } : prompt);
+      });
+      for (const resource of snapshot.resources as Resource[]) {
+        // URIs are not prefixed; a URI two servers list stays with the earlier one.
+        if (resources.has(resource.uri)) {
+          status.warnings.push(`resource ${resource.uri} is also listed by ${resources.get(resource.uri)?.server.name}; not routed here`);
+          continue;
+        }
+        resources.set(resource.uri, { server, upstreamName: resource.uri });
+        lists.resources.push(resource);
+      }
+      for (const template of snapshot.resourceTemplates as ResourceTemplate[]) {
+        templates.push({ pattern: compileUriTemplate(template.uriTemplate), uriTemplate: template.uriTemplate, route: { server, upstreamName: template.uriTemplate } });
+        lists.resourceTemplates.push(template);
+      }
+    }
+
+    this.tools = tools;
+    this.prompts = prompts;
+    this.resources = resources;
+    this.templates = templates;
+    this.statuses = statuses.sort((a, b) => a.name.localeCompare(b.name));
+    this.servedServers = served;
+    const changed = new Set<"tools" | "prompts" | "resources">();
+    for (const kind of ["tools", "prompts", "resources", "resourceTemplates"] as const) {
+      const signature = JSON.stringify(lists[kind]);
+      if (signature !== this.signatures[kind]) changed.add(kind === "resourceTemplates" ? "resources" : kind);
+      this.signatures[kind] = signature;
+    }
+    this.lists = lists;
+    if (changed.size > 0) this.version++;
+    return changed;
+  }
+
+  list(kind: ListKind): ReadonlyArray<Record<string, unknown>> {
+    return this.lists[kind];
+  }
+
+  findTool(name: string): Route | undefined {
+    return this.tools.get(name);
+  }
+
+  findPrompt(name: string): Route | undefined {
+    return this.prompts.get(name);
+  }
+
+  /** A listed resource first, then the first template that matches. */
+  findResource(uri: string): Route | undefined {
+    return this.resources.get(uri) ?? this.templates.find((template) => template.pattern.test(uri))?.route;
+  }
+
+  /** A completion reference to a template names the template itself. */
+  findTemplate(uriTemplate: string): Route | undefined {
+    return this.templates.find((template) => template.uriTemplate === uriTemplate)?.route ?? this.resources.get(uriTemplate);
+  }
+
+  /** Servers whose entries are served now, for merging capabilities and instructions. */
+  served(): ReadonlyArray<{ server: RegistryServer; discovery?: ServerDiscovery }> {
+    return this.servedServers;
+  }
+
+  status(): ServerStatus[] {
+    return this.statuses;
+  }
+}
+
+function describePhase(server: RegistryServer, discovery: ServerDiscovery | undefined): string {
+  if (!server.enabled) return "server disabled";
+  if (!discovery || discovery.phase === "connecting") return "connecting";
+  if (discovery.phase === "failed") return discovery.error ?? "unavailable";
+  return "ready";
+}

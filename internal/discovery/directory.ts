@@ -1,0 +1,82 @@
+// Applies registries to the running broker: starts, restarts and stops one discovery per
+// enabled server, keeps the catalog rebuilt, and tells listeners which client-visible lists
+// changed and which servers' connection settings were replaced.
+import { EventEmitter } from "node:events";
+import { Catalog } from "../catalog/catalog.js";
+import type { Logger } from "../log/logger.js";
+import type { Registry, RegistryServer, VirtualServer } from "../registry/schema.js";
+import type { UpstreamHttp } from "../upstream/http.js";
+import { ServerDiscovery, type DiscoveryOptions } from "./server-discovery.js";
+
+export type ListChange = "tools" | "prompts" | "resources";
+
+interface DirectoryEvents {
+  /** Client-visible lists that changed. */
+  listChanged: [Set<ListChange>];
+  /** Servers removed or whose url, credential or prefix changed: sessions opened to them are stale. */
+  serversReplaced: [string[]];
+}
+
+export class ServerDirectory extends EventEmitter<DirectoryEvents> {
+  readonly catalog = new Catalog();
+  private servers = new Map<string, { config: RegistryServer; discovery?: ServerDiscovery }>();
+  private virtualServers = new Map<string, { config: VirtualServer; tools: Set<string> }>();
+  /** True once a registry was applied; the broker reports ready from then on. */
+  loaded = false;
+
+  constructor(
+    private readonly http: UpstreamHttp,
+    private readonly options: DiscoveryOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  apply(registry: Registry): void {
+    const next = new Map<string, { config: RegistryServer; discovery?: ServerDiscovery }>();
+    const replaced: string[] = [];
+    const created: ServerDiscovery[] = [];
+    for (const config of registry.servers) {
+      const current = this.servers.get(config.name);
+      if (current && JSON.stringify(current.config) === JSON.stringify(config)) {
+        next.set(config.name, current);
+        continue;
+      }
+      if (current) replaced.push(config.name);
+      void current?.discovery?.stop();
+      const discovery = config.enabled ? new ServerDiscovery(config, this.http, this.options, this.log, () => this.rebuild()) : undefined;
+      if (discovery) created.push(discovery);
+      next.set(config.name, { config, discovery });
+    }
+    for (const [name, current] of this.servers) {
+      if (!next.has(name)) {
+        replaced.push(name);
+        void current.discovery?.stop();
+      }
+    }
+    this.servers = next;
+    this.virtualServers = new Map(registry.virtualServers.map((vs) => [vs.name, { config: vs, tools: new Set(vs.tools) }]));
+    this.catalog.setServers([...next.values()].map(({ config, discovery }) => ({ server: config, discovery })));
+    this.loaded = true;
+    if (replaced.length > 0) this.emit("serversReplaced", replaced);
+    this.rebuild();
+    for (const discovery of created) discovery.start();
+  }
+
+  virtualServer(name: string): { config: VirtualServer; tools: Set<string> } | undefined {
+    return this.virtualServers.get(name);
+  }
+
+  discovery(serverName: string): ServerDiscovery | undefined {
+    return this.servers.get(serverName)?.discovery;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.servers.values()].map(({ discovery }) => discovery?.stop()));
+  }
+
+  private rebuild(): void {
+    const changed = this.catalog.rebuild();
+    if (changed.size > 0) this.emit("listChanged", changed);
+  }
+}

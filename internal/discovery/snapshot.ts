@@ -1,0 +1,31 @@
+// What one upstream server offers, as listed by its discovery session.
+
+export interface Tool {
+  name: string;
+  description?: string;
+  inputSchema?: unknown;
+  [key: string]: unknown;
+}
+export interface Prompt {
+  name: string;
+  [key: string]: unknown;
+}
+export interface Resource {
+  uri: string;
+  [key: string]: unknown;
+}
+export interface ResourceTemplate {
+  uriTemplate: string;
+  [key: string]: unknown;
+}
+
+export interface ServerSnapshot {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+  serverInfo?: { name?: string; version?: string };
+  tools: Tool[];
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+}

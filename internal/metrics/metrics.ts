@@ -1,0 +1,53 @@
+// Prometheus metrics of the broker. Gauges are read at scrape time from the live state, so the
+// request path only pays for one counter and one histogram observation.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ServerStatus } from "../catalog/catalog.js";
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface MetricsSources {
+  sessionCount(): number;
+  servers(): ServerStatus[];
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<"method" | "outcome">;
+  readonly requestDuration: Histogram<"method">;
+  readonly upstreamDuration: Histogram<"server" | "method">;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: "mcp_gateway_requests_total", help: "MCP requests from clients, by method and outcome (ok or error).", labelNames: ["method", "outcome"], registers });
+    this.requestDuration = new Histogram({ name: "mcp_gateway_request_duration_seconds", help: "Time to answer a client MCP request, by method.", labelNames: ["method"], buckets: LATENCY_BUCKETS, registers });
+    this.upstreamDuration = new Histogram({ name: "mcp_gateway_upstream_request_duration_seconds", help: "Time an upstream server took to answer a forwarded request.", labelNames: ["server", "method"], buckets: LATENCY_BUCKETS, registers });
+    new Gauge({
+      name: "mcp_gateway_sessions",
+      help: "Open client sessions.",
+      registers,
+      collect() {
+        this.set(sources.sessionCount());
+      },
+    });
+    new Gauge({
+      name: "mcp_gateway_upstream_up",
+      help: "1 when the upstream server is connected and served, else 0.",
+      labelNames: ["server"],
+      registers,
+      collect() {
+        this.reset();
+        for (const server of sources.servers()) this.set({ server: server.name }, server.ready ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "mcp_gateway_discovered_tools",
+      help: "Tools the upstream server lists.",
+      labelNames: ["server"],
+      registers,
+      collect() {
+        this.reset();
+        for (const server of sources.servers()) this.set({ server: server.name }, server.totalTools);
+      },
+    });
+  }
+}

@@ -1,0 +1,58 @@
+// The broker-router's HTTP surface: /mcp plus the probes, /status and /metrics.
+import express, { type Express } from "express";
+import type { ServerStatus } from "../catalog/catalog.js";
+import type { ServerDirectory } from "../discovery/directory.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+
+export interface AppParts {
+  mcpHandler: (req: express.Request, res: express.Response) => Promise<void>;
+  directory: ServerDirectory;
+  metrics: GatewayMetrics;
+  /** False while shutting down, so load balancers stop sending new sessions. */
+  accepting: () => boolean;
+}
+
+/** The /status document: each server's readiness, message and counts (no URLs or credentials). */
+export function statusDocument(servers: ServerStatus[]) {
+  const healthy = servers.filter((server) => server.ready).length;
+  return {
+    servers,
+    overallValid: healthy === servers.length,
+    totalServers: servers.length,
+    healthyServers: healthy,
+    unHealthyServers: servers.length - healthy,
+    toolConflicts: servers.reduce((sum, server) => sum + server.conflicts.length, 0),
+    timestamp: new Date().toISOString(),
+  };
+}
+
+export function createApp(parts: AppParts): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.all("/mcp", parts.mcpHandler);
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", (_req, res) => {
+    const ready = parts.directory.loaded && parts.accepting();
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready" });
+  });
+  app.get("/status", (_req, res) => {
+    res.json(statusDocument(parts.directory.catalog.status()));
+  });
+  // Server names are <namespace>/<name>, so the name spans two path segments.
+  app.get("/status/:namespace/:name", (req, res) => {
+    const name = `${req.params.namespace}/${req.params.name}`;
+    const server = parts.directory.catalog.status().find((candidate) => candidate.name === name);
+    if (server) res.json(server);
+    else res.status(404).json({ error: `server ${name} not found` });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(parts.metrics.registry.contentType).send(await parts.metrics.registry.metrics());
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found" });
+  });
+  return app;
+}

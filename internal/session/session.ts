@@ -1,0 +1,71 @@
+// What the gateway remembers about one client session: the negotiated protocol, the upstream
+// sessions opened on its behalf, its open GET streams, subscriptions and log level, and the
+// id mappings for requests travelling between it and its upstreams.
+import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { UpstreamSession } from "../upstream/session.js";
+
+/** A server-to-client channel the transport opened for this session (a GET stream). */
+export interface ClientStream {
+  send(message: JsonRpcMessage): void;
+  close(): void;
+}
+
+/** A request an upstream sent us, forwarded to the client under a gateway id. */
+export interface ForwardedRequest {
+  upstream: UpstreamSession;
+  upstreamId: JsonRpcId;
+}
+
+export interface InflightCall {
+  server: string;
+  upstream?: UpstreamSession;
+  upstreamId?: JsonRpcId;
+}
+
+export interface SessionInit {
+  protocolVersion: string;
+  clientInfo: { name: string; version: string };
+  clientCapabilities: Record<string, unknown>;
+  /** The client's Authorization header at initialize, for servers configured to receive it. */
+  authorization?: string;
+}
+
+export class GatewaySession {
+  lastSeen = Date.now();
+  initialized = false;
+  logLevel?: string;
+  /** Upstream sessions by server name, opened on first use. */
+  readonly upstreams = new Map<string, Promise<UpstreamSession>>();
+  readonly streams = new Set<ClientStream>();
+  /** Subscribed resource URI -> server name. */
+  readonly subscriptions = new Map<string, string>();
+  /** Upstream GET streams kept open for subscriptions, by server name. */
+  readonly upstreamListeners = new Map<string, AbortController>();
+  /** Gateway id -> the upstream request it stands for. */
+  readonly forwardedRequests = new Map<JsonRpcId, ForwardedRequest>();
+  /** Client request id -> where it went, so notifications/cancelled can follow it. */
+  readonly inflight = new Map<JsonRpcId, InflightCall>();
+  private nextForwardId = 1;
+
+  constructor(
+    readonly id: string,
+    readonly init: SessionInit,
+  ) {}
+
+  get protocolVersion(): string {
+    return this.init.protocolVersion;
+  }
+
+  /** Ids the gateway gives requests it forwards to the client; prefixed so they never look like an upstream's. */
+  forwardId(): string {
+    return `gw-${this.nextForwardId++}`;
+  }
+
+  /** Sends to the newest open GET stream: the spec asks for each message on exactly one stream. */
+  notify(message: JsonRpcMessage): boolean {
+    let newest: ClientStream | undefined;
+    for (const stream of this.streams) newest = stream;
+    newest?.send(message);
+    return newest !== undefined;
+  }
+}

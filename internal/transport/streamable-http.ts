@@ -1,0 +1,176 @@
+// The MCP Streamable HTTP transport, server side (spec 2025-03-26 .. 2025-11-25): POST carries
+// client messages, GET opens the server-to-client stream, DELETE ends a session. Everything
+// about HTTP lives here; what the messages mean is the protocol handler's business.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import {
+  classify,
+  errorResponse,
+  ErrorCode,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from "../mcp/jsonrpc.js";
+import { allowsBatches, isSupportedProtocolVersion, Method } from "../mcp/protocol.js";
+import { EventStream } from "./event-stream.js";
+import { acceptsEventStream, acceptsJson, HostGuard, isJsonContentType } from "./http-checks.js";
+import { PostResponder, type RequestChannel } from "./post-responder.js";
+
+export interface TransportSession {
+  readonly id: string;
+  readonly protocolVersion: string;
+}
+
+/** The protocol side: what to do with messages once the transport has accepted them. */
+export interface McpProtocolHandler<S extends TransportSession> {
+  /** Answers initialize; a session is returned when one was created. */
+  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): { session?: S; response: JsonRpcResponse };
+  findSession(id: string): S | undefined;
+  onRequest(session: S, request: JsonRpcRequest, channel: RequestChannel, headers: IncomingHttpHeaders): void;
+  onNotification(session: S, notification: JsonRpcNotification): void;
+  onResponse(session: S, response: JsonRpcResponse): void;
+  openStream(session: S, stream: EventStream): void;
+  terminate(session: S): Promise<void>;
+}
+
+export interface StreamableHttpOptions {
+  maxBodyBytes: number;
+  hostGuard: HostGuard;
+  /** Interval of SSE comment lines on idle GET streams; 0 disables them. */
+  keepAliveMs: number;
+}
+
+const SESSION_HEADER = "mcp-session-id";
+const VERSION_HEADER = "mcp-protocol-version";
+
+class HttpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly id: string | number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+function refuse(res: ServerResponse, refusal: HttpRefusal, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify(errorResponse(refusal.id, refusal.code, refusal.message));
+  res.writeHead(refusal.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extraHeaders });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) return Promise.reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export function streamableHttpHandler<S extends TransportSession>(handler: McpProtocolHandler<S>, options: StreamableHttpOptions) {
+  function sessionOf(req: IncomingMessage): S {
+    const id = req.headers[SESSION_HEADER];
+    if (typeof id !== "string" || id === "") throw new HttpRefusal(400, ErrorCode.TransportError, "Bad Request: Mcp-Session-Id header is required");
+    const session = handler.findSession(id);
+    if (!session) throw new HttpRefusal(404, ErrorCode.SessionNotFound, "Session not found");
+    const version = req.headers[VERSION_HEADER];
+    if (version !== undefined && !isSupportedProtocolVersion(version)) {
+      throw new HttpRefusal(400, ErrorCode.TransportError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)}`);
+    }
+    return session;
+  }
+
+  async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!isJsonContentType(req.headers["content-type"])) throw new HttpRefusal(415, ErrorCode.TransportError, "Unsupported Media Type: Content-Type must be application/json");
+    const json = acceptsJson(req.headers.accept);
+    const sse = acceptsEventStream(req.headers.accept);
+    if (!json && !sse) throw new HttpRefusal(406, ErrorCode.TransportError, "Not Acceptable: Accept must allow application/json and text/event-stream");
+    const text = await readBody(req, options.maxBodyBytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new HttpRefusal(400, ErrorCode.ParseError, "Parse error: body is not valid JSON");
+    }
+    const batch = Array.isArray(parsed);
+    const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
+    if (values.length === 0) throw new HttpRefusal(400, ErrorCode.InvalidRequest, "Invalid Request: empty batch");
+    const messages = values.map(classify);
+    for (const message of messages) {
+      if (message.kind === "invalid") throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
+    }
+
+    const initialize = messages.find((m) => m.kind === "request" && m.message.method === Method.Initialize);
+    if (initialize?.kind === "request") {
+      if (batch) throw new HttpRefusal(400, ErrorCode.InvalidRequest, "Invalid Request: initialize must not be part of a batch", initialize.message.id);
+      const { session, response } = handler.initialize(initialize.message, req.headers);
+      const headers: Record<string, string> = session ? { [SESSION_HEADER]: session.id } : {};
+      if (json) {
+        const body = JSON.stringify(response);
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers });
+        res.end(body);
+      } else {
+        const stream = new EventStream(res, 0, headers);
+        stream.send(response);
+        stream.close();
+      }
+      return;
+    }
+
+    const session = sessionOf(req);
+    if (batch && !allowsBatches(session.protocolVersion)) {
+      throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
+    }
+    const requests: JsonRpcRequest[] = [];
+    for (const message of messages) {
+      if (message.kind === "request") requests.push(message.message);
+      else if (message.kind === "notification") handler.onNotification(session, message.message);
+      else if (message.kind === "response") handler.onResponse(session, message.message);
+    }
+    if (requests.length === 0) {
+      res.writeHead(202).end();
+      return;
+    }
+    const responder = new PostResponder(res, sse, json, requests.length, batch);
+    for (const request of requests) handler.onRequest(session, request, responder.channel(), req.headers);
+  }
+
+  function get(req: IncomingMessage, res: ServerResponse): void {
+    if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal(406, ErrorCode.TransportError, "Not Acceptable: Accept must allow text/event-stream");
+    const session = sessionOf(req);
+    handler.openStream(session, new EventStream(res, options.keepAliveMs));
+  }
+
+  async function remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const session = sessionOf(req);
+    await handler.terminate(session);
+    res.writeHead(200).end();
+  }
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const blocked = options.hostGuard.check(req.headers);
+      if (blocked) throw new HttpRefusal(403, ErrorCode.TransportError, `Forbidden: ${blocked}`);
+      if (req.method === "POST") await post(req, res);
+      else if (req.method === "GET") get(req, res);
+      else if (req.method === "DELETE") await remove(req, res);
+      else refuse(res, new HttpRefusal(405, ErrorCode.TransportError, "Method Not Allowed"), { allow: "GET, POST, DELETE" });
+    } catch (err) {
+      if (err instanceof HttpRefusal) refuse(res, err);
+      else refuse(res, new HttpRefusal(500, ErrorCode.InternalError, `Internal error: ${(err as Error).message}`));
+    }
+  };
+}

@@ -1,0 +1,60 @@
+// Why an upstream call failed, in words that end up in /status, registration conditions and
+// JSON-RPC errors ("connection refused", "unsupported protocol version ...").
+
+export class UpstreamError extends Error {}
+
+/** The upstream forgot our session (it restarted): open a new one and retry once. */
+export class SessionExpiredError extends UpstreamError {
+  constructor() {
+    super("upstream session expired (HTTP 404)");
+  }
+}
+
+export class UpstreamHttpError extends UpstreamError {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
+    super(`HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ""}`);
+  }
+}
+
+/** The upstream answered, but not with MCP we can use. */
+export class UpstreamProtocolError extends UpstreamError {}
+
+export class UpstreamTimeoutError extends UpstreamError {
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`);
+  }
+}
+
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host not found",
+  EHOSTUNREACH: "host unreachable",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_SOCKET: "connection closed",
+  UND_ERR_CLOSED: "connection closed",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  UND_ERR_HEADERS_TIMEOUT: "no response headers in time",
+  UND_ERR_BODY_TIMEOUT: "response stalled",
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: "response too large",
+};
+
+/** A short, stable description of any error from talking to an upstream. */
+export function describeUpstreamError(err: unknown): string {
+  if (err instanceof UpstreamError) return err.message;
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current && typeof current === "object" && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK_CODES[code]) return NETWORK_CODES[code];
+    const errors = (current as { errors?: unknown[] }).errors;
+    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
+    else current = (current as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

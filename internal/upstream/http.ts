@@ -1,0 +1,185 @@
+// The Streamable HTTP client transport to upstream servers: one POST per message, answers as
+// JSON or as an SSE stream, a GET stream for server-initiated messages, DELETE to end a session.
+// Built on undici's request API with one shared keep-alive Agent, because fetch costs more per call.
+import type { Readable } from "node:stream";
+import { createParser } from "eventsource-parser";
+import { Agent, request } from "undici";
+import { SessionExpiredError, UpstreamHttpError, UpstreamProtocolError } from "./errors.js";
+
+export interface UpstreamTarget {
+  url: string;
+  /** Extra headers for every request, e.g. Authorization. */
+  headers: Record<string, string>;
+}
+
+export interface SessionHeaders {
+  sessionId?: string;
+  protocolVersion?: string;
+}
+
+export interface UpstreamHttpOptions {
+  /** Longest wait for the response headers of a POST. */
+  headersTimeoutMs: number;
+  /** Longest silence inside a response body. */
+  bodyTimeoutMs: number;
+  /** Largest JSON response body accepted. */
+  maxResponseBytes: number;
+}
+
+const ACCEPT_BOTH = "application/json, text/event-stream";
+
+export class UpstreamHttp {
+  readonly agent: Agent;
+
+  constructor(private readonly options: UpstreamHttpOptions) {
+    this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  /**
+   * Sends one JSON-RPC message and feeds every message of the answer to onMessage, in order.
+   * onSessionId sees the upstream's mcp-session-id header as soon as the headers arrive.
+   * Resolves when the answer is complete.
+   */
+  async post(
+    target: UpstreamTarget,
+    session: SessionHeaders,
+    body: string,
+    onMessage: (message: unknown) => void,
+    signal?: AbortSignal,
+    onSessionId?: (sessionId: string) => void,
+  ): Promise<void> {
+    const res = await request(target.url, {
+      method: "POST",
+      dispatcher: this.agent,
+      headers: this.headers(target, session, { "content-type": "application/json", accept: ACCEPT_BOTH }),
+      body,
+      signal,
+      headersTimeout: this.options.headersTimeoutMs,
+      bodyTimeout: this.options.bodyTimeoutMs,
+    });
+    const sessionId = headerValue(res.headers["mcp-session-id"]);
+    if (sessionId && onSessionId) onSessionId(sessionId);
+    if (res.statusCode === 202) {
+      await res.body.dump();
+      return;
+    }
+    await this.rejectErrors(res.statusCode, res.body, session);
+    const contentType = headerValue(res.headers["content-type"]) ?? "";
+    if (contentType.startsWith("text/event-stream")) {
+      await readSse(res.body, (data) => onMessage(parseJson(data)));
+    } else if (contentType.includes("json")) {
+      const text = await readLimited(res.body, this.options.maxResponseBytes);
+      const parsed = parseJson(text);
+      for (const message of Array.isArray(parsed) ? parsed : [parsed]) onMessage(message);
+    } else {
+      await res.body.dump();
+      throw new UpstreamProtocolError(`unexpected content type "${contentType}"`);
+    }
+  }
+
+  /** Opens the server-to-client stream. Resolves false if the server offers none (405), true when the stream ends. */
+  async listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean> {
+    const res = await request(target.url, {
+      method: "GET",
+      dispatcher: this.agent,
+      headers: this.headers(target, session, { accept: "text/event-stream" }),
+      signal,
+      headersTimeout: this.options.headersTimeoutMs,
+      bodyTimeout: 0,
+    });
+    if (res.statusCode === 405) {
+      await res.body.dump();
+      return false;
+    }
+    await this.rejectErrors(res.statusCode, res.body, session);
+    await readSse(res.body, (data) => onMessage(parseJson(data)));
+    return true;
+  }
+
+  /** Ends an upstream session; best effort, since the upstream may already be gone. */
+  async terminate(target: UpstreamTarget, session: SessionHeaders): Promise<void> {
+    if (!session.sessionId) return;
+    try {
+      const res = await request(target.url, {
+        method: "DELETE",
+        dispatcher: this.agent,
+        headers: this.headers(target, session, {}),
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
+      });
+      await res.body.dump();
+    } catch {
+      // An unreachable upstream has no session left to end.
+    }
+  }
+
+  private headers(target: UpstreamTarget, session: SessionHeaders, base: Record<string, string>): Record<string, string> {
+    const headers: Record<string, string> = { ...target.headers, ...base };
+    if (session.sessionId) headers["mcp-session-id"] = session.sessionId;
+    if (session.protocolVersion) headers["mcp-protocol-version"] = session.protocolVersion;
+    return headers;
+  }
+
+  private async rejectErrors(status: number, body: Readable & { dump(): Promise<void>; text(): Promise<string> }, session: SessionHeaders): Promise<void> {
+    if (status >= 200 && status < 300) return;
+    if (status === 404 && session.sessionId) {
+      await body.dump();
+      throw new SessionExpiredError();
+    }
+    const text = await readLimited(body, 4096).catch(() => "");
+    throw new UpstreamHttpError(status, text.trim());
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamProtocolError(`invalid response: not JSON (${JSON.stringify(text.slice(0, 60))})`);
+  }
+}
+
+async function readLimited(body: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new UpstreamProtocolError(`response larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads an SSE body, handing each `message` event's data to onData as it arrives. */
+async function readSse(body: Readable, onData: (data: string) => void): Promise<void> {
+  let failure: unknown;
+  const parser = createParser({
+    onEvent: (event) => {
+      if (failure || !event.data || (event.event !== undefined && event.event !== "message")) return;
+      try {
+        onData(event.data);
+      } catch (err) {
+        failure = err;
+      }
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    if (failure) {
+      body.destroy();
+      throw failure;
+    }
+  }
+}

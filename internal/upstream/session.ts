@@ -1,0 +1,164 @@
+// One MCP client session to one upstream server: the initialize handshake, requests with ids
+// of our own (so ids from different clients can never collide upstream), and a single
+// transparent re-initialize when the upstream has forgotten the session.
+import { classify, ErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
+import { isSupportedProtocolVersion, Method, Notification } from "../mcp/protocol.js";
+import { SessionExpiredError, UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
+import type { UpstreamHttp, UpstreamTarget } from "./http.js";
+
+export interface InitializeResult {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  serverInfo?: { name?: string; version?: string };
+  instructions?: string;
+}
+
+export interface UpstreamSessionOptions {
+  target: UpstreamTarget;
+  /** The version we ask for; the upstream may answer with another one it prefers. */
+  protocolVersion: string;
+  clientInfo: { name: string; version: string };
+  capabilities: Record<string, unknown>;
+  /** Runs after every successful (re-)initialize, before other requests go out (e.g. to restore a log level). */
+  afterInitialize?: (session: UpstreamSession) => Promise<void>;
+}
+
+export interface RequestOptions {
+  /** Notifications and server-to-client requests the upstream sends while answering. */
+  onMessage?: (message: JsonRpcMessage) => void;
+  signal?: AbortSignal;
+  timeoutMs: number;
+  /** The upstream request id is handed over as soon as it is chosen (for cancellation). */
+  onUpstreamId?: (id: JsonRpcId) => void;
+}
+
+export class UpstreamSession {
+  sessionId?: string;
+  protocolVersion?: string;
+  initializeResult?: InitializeResult;
+  private nextId = 1;
+  private initializing?: Promise<void>;
+  private closed = false;
+
+  constructor(
+    private readonly http: UpstreamHttp,
+    readonly options: UpstreamSessionOptions,
+  ) {}
+
+  get target(): UpstreamTarget {
+    return this.options.target;
+  }
+
+  /** Initializes once; concurrent callers share the handshake, a failed one is retried by the next caller. */
+  ensureInitialized(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new UpstreamProtocolError("upstream session closed"));
+    this.initializing ??= this.initialize(timeoutMs).catch((err: unknown) => {
+      this.initializing = undefined;
+      throw err;
+    });
+    return this.initializing;
+  }
+
+  async request(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
+    await this.ensureInitialized(options.timeoutMs);
+    const expiredSession = this.sessionId;
+    try {
+      return await this.exchange(method, params, options);
+    } catch (err) {
+      if (!(err instanceof SessionExpiredError)) throw err;
+      // The upstream restarted. Only the first request to notice starts a new handshake.
+      if (this.sessionId === expiredSession) this.initializing = undefined;
+      await this.ensureInitialized(options.timeoutMs);
+      return this.exchange(method, params, options);
+    }
+  }
+
+  async notify(method: string, params?: Params): Promise<void> {
+    const message = params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params };
+    await this.http.post(this.target, this.headers(), JSON.stringify(message), () => {});
+  }
+
+  /** Answers a request the upstream sent us (sampling, elicitation, roots). */
+  async reply(response: JsonRpcResponse): Promise<void> {
+    await this.http.post(this.target, this.headers(), JSON.stringify(response), () => {});
+  }
+
+  /** Opens the upstream's server-to-client stream; see UpstreamHttp.listen. */
+  listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal): Promise<boolean> {
+    return this.http.listen(this.target, this.headers(), (raw) => {
+      const classified = classify(raw);
+      if (classified.kind !== "invalid") onMessage(classified.message);
+    }, signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.initializing?.catch(() => undefined);
+    await this.http.terminate(this.target, this.headers());
+  }
+
+  private headers() {
+    return { sessionId: this.sessionId, protocolVersion: this.protocolVersion };
+  }
+
+  private async initialize(timeoutMs: number): Promise<void> {
+    this.sessionId = undefined;
+    this.protocolVersion = undefined;
+    const params = { protocolVersion: this.options.protocolVersion, capabilities: this.options.capabilities, clientInfo: this.options.clientInfo };
+    const response = await this.exchange(Method.Initialize, params, { timeoutMs }, (sessionId) => (this.sessionId = sessionId));
+    if ("error" in response) throw new UpstreamProtocolError(`initialize failed: ${response.error.message}`);
+    const result = response.result as unknown as InitializeResult;
+    if (!isSupportedProtocolVersion(result.protocolVersion)) {
+      await this.http.terminate(this.target, this.headers());
+      throw new UpstreamProtocolError(`unsupported protocol version ${JSON.stringify(result.protocolVersion)}`);
+    }
+    if (typeof result.capabilities !== "object" || result.capabilities === null) throw new UpstreamProtocolError("initialize result has no capabilities");
+    this.protocolVersion = result.protocolVersion;
+    this.initializeResult = result;
+    await this.notify(Notification.Initialized);
+    await this.options.afterInitialize?.(this);
+  }
+
+  /** One request and its answer, with the upstream's own notifications and requests passed on as they arrive. */
+  private exchange(method: string, params: Params | undefined, options: RequestOptions, onSessionId?: (id: string) => void): Promise<JsonRpcResponse> {
+    const id = this.nextId++;
+    options.onUpstreamId?.(id);
+    const body = JSON.stringify(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    return new Promise<JsonRpcResponse>((resolve, reject) => {
+      let answered = false;
+      const onMessage = (raw: unknown) => {
+        const classified = classify(raw);
+        if (classified.kind === "response" && classified.message.id === id) {
+          answered = true;
+          resolve(classified.message);
+        } else if (classified.kind === "invalid") {
+          throw new UpstreamProtocolError(`invalid response: ${classified.reason}`);
+        } else if (classified.kind !== "response") {
+          options.onMessage?.(classified.message);
+        }
+      };
+      this.http.post(this.target, this.headers(), body, onMessage, signal, onSessionId).then(
+        () => {
+          if (!answered) reject(new UpstreamProtocolError("upstream ended its answer without a response"));
+        },
+        (err: unknown) => {
+          if (answered) return;
+          if (timeout.aborted && !options.signal?.aborted) reject(new UpstreamTimeoutError(options.timeoutMs));
+          else reject(err);
+        },
+      );
+    });
+  }
+}
+
+/** A JSON-RPC error for a response that never came, with the request's own id. */
+export function upstreamFailure(id: JsonRpcId, server: string, reason: string, timedOut: boolean): JsonRpcResponse {
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: { code: timedOut ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamUnavailable, message: `upstream ${server}: ${reason}` },
+  };
+}
