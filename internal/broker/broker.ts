@@ -155,7 +155,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   openStream(session: GatewaySession, stream: EventStream): void {
-    session.streams.add(stream);
+    session.addStream(stream);
     stream.onClose(() => session.streams.delete(stream));
   }
 
@@ -396,10 +396,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   private announce(kinds: Set<ListChange>): void {
-    const notifications = [...kinds].map((kind) => ({ jsonrpc: "2.0" as const, method: `notifications/${kind}/list_changed` }));
+    const methods = [...kinds].map((kind) => `notifications/${kind}/list_changed`);
     for (const session of this.sessions.all()) {
-      if (session.streams.size === 0) continue;
-      for (const notification of notifications) session.notify(notification);
+      for (const method of methods) session.announceListChange(method);
     }
   }
 }

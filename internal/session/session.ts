@@ -37,6 +37,8 @@ export class GatewaySession {
   /** Upstream sessions by server name, opened on first use. */
   readonly upstreams = new Map<string, Promise<UpstreamSession>>();
   readonly streams = new Set<ClientStream>();
+  /** list_changed kinds that happened while no stream was open; delivered when one opens. */
+  readonly missedListChanges = new Set<string>();
   /** Subscribed resource URI -> server name. */
   readonly subscriptions = new Map<string, string>();
   /** Upstream GET streams kept open for subscriptions, by server name. */
@@ -59,6 +61,18 @@ export class GatewaySession {
   /** Ids the gateway gives requests it forwards to the client; prefixed so they never look like an upstream's. */
   forwardId(): string {
     return `gw-${this.nextForwardId++}`;
+  }
+
+  /** Opens a stream and hands it the list changes it missed, so a reconnecting client does not keep a stale list. */
+  addStream(stream: ClientStream): void {
+    this.streams.add(stream);
+    for (const method of this.missedListChanges) stream.send({ jsonrpc: "2.0", method });
+    this.missedListChanges.clear();
+  }
+
+  /** A list changed: tell the client now, or as soon as it opens a stream. */
+  announceListChange(method: string): void {
+    if (!this.notify({ jsonrpc: "2.0", method })) this.missedListChanges.add(method);
   }
 
   /** Sends to the newest open GET stream: the spec asks for each message on exactly one stream. */
