@@ -26,6 +26,12 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(options["log-level"]);
+  // A gateway outlives one bad promise; an exception that escaped every handler leaves state unknown.
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception; exiting");
+    process.exit(1);
+  });
   const { host, port } = splitAddress(options["mcp-broker-public-address"]);
   const http = new UpstreamHttp({ headersTimeoutMs: options["upstream-timeout-seconds"] * 1000, bodyTimeoutMs: options["upstream-timeout-seconds"] * 1000, maxResponseBytes: options["max-response-bytes"] });
   const directory = new ServerDirectory(
@@ -66,10 +72,12 @@ async function main(): Promise<void> {
     log.info({ signal }, "shutting down");
     source.stop();
     server.close();
-    await broker.closeAll();
-    await directory.stop();
+    // Ending upstream sessions is a courtesy to the upstreams; it must not hold the exit hostage.
+    const deadline = setTimeout(() => process.exit(0), 5_000);
+    deadline.unref();
+    await Promise.all([broker.closeAll(), directory.stop()]);
     server.closeAllConnections();
-    await http.close();
+    await http.destroy();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

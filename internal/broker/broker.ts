@@ -31,7 +31,7 @@ import type { RequestChannel } from "../transport/post-responder.js";
 import type { McpProtocolHandler } from "../transport/streamable-http.js";
 import { describeUpstreamError, UpstreamTimeoutError } from "../upstream/errors.js";
 import type { UpstreamHttp } from "../upstream/http.js";
-import { UpstreamSession } from "../upstream/session.js";
+import { UpstreamSession, type InitializeResult, type SendDuringHandshake } from "../upstream/session.js";
 import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
 
 export interface BrokerOptions {
@@ -257,16 +257,12 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     await Promise.all(
       [...session.upstreams.values()].map(async (pending) => {
         const upstream = await pending.catch(() => undefined);
-        if (upstream) await this.applyLogLevel(session, upstream).catch(() => undefined);
+        if (upstream?.initializeResult?.capabilities.logging) {
+          await upstream.request(Method.LoggingSetLevel, { level }, { timeoutMs: this.options.requestTimeoutMs }).catch(() => undefined);
+        }
       }),
     );
     return { result: {} };
-  }
-
-  private async applyLogLevel(session: GatewaySession, upstream: UpstreamSession): Promise<void> {
-    if (session.logLevel && upstream.initializeResult?.capabilities.logging) {
-      await upstream.request(Method.LoggingSetLevel, { level: session.logLevel }, { timeoutMs: this.options.requestTimeoutMs });
-    }
   }
 
   private toolFilter(headers: IncomingHttpHeaders): ListFilter | undefined {
@@ -331,7 +327,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       protocolVersion: session.protocolVersion,
       clientInfo: session.init.clientInfo,
       capabilities: session.init.clientCapabilities,
-      afterInitialize: (opened) => this.restoreSessionState(session, server, opened),
+      afterInitialize: (send, result) => this.restoreSessionState(session, server, send, result),
     });
     const pending = upstream.ensureInitialized(this.options.requestTimeoutMs).then(() => upstream);
     session.upstreams.set(server.name, pending);
@@ -342,10 +338,10 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   /** A new (or re-opened) upstream session gets the log level and subscriptions the client set. */
-  private async restoreSessionState(session: GatewaySession, server: RegistryServer, upstream: UpstreamSession): Promise<void> {
-    await this.applyLogLevel(session, upstream).catch(() => undefined);
+  private async restoreSessionState(session: GatewaySession, server: RegistryServer, send: SendDuringHandshake, result: InitializeResult): Promise<void> {
+    if (session.logLevel && result.capabilities.logging) await send(Method.LoggingSetLevel, { level: session.logLevel }).catch(() => undefined);
     for (const [uri, owner] of session.subscriptions) {
-      if (owner === server.name) await upstream.request(Method.ResourcesSubscribe, { uri }, { timeoutMs: this.options.requestTimeoutMs }).catch(() => undefined);
+      if (owner === server.name) await send(Method.ResourcesSubscribe, { uri }).catch(() => undefined);
     }
   }
 

@@ -35,8 +35,9 @@ export class UpstreamHttp {
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  /** Drops every upstream connection, long-lived GET streams included (close() would wait for them). */
+  destroy(): Promise<void> {
+    return this.agent.destroy();
   }
 
   /**

@@ -13,14 +13,19 @@ export interface InitializeResult {
   instructions?: string;
 }
 
+export type SendDuringHandshake = (method: string, params: Params) => Promise<JsonRpcResponse>;
+
 export interface UpstreamSessionOptions {
   target: UpstreamTarget;
   /** The version we ask for; the upstream may answer with another one it prefers. */
   protocolVersion: string;
   clientInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
-  /** Runs after every successful (re-)initialize, before other requests go out (e.g. to restore a log level). */
-  afterInitialize?: (session: UpstreamSession) => Promise<void>;
+  /**
+   * Runs after every successful (re-)initialize, before other requests go out (e.g. to restore
+   * a log level). It must send through `send`: request() would wait for this very handshake.
+   */
+  afterInitialize?: (send: SendDuringHandshake, result: InitializeResult) => Promise<void>;
 }
 
 export interface RequestOptions {
@@ -91,10 +96,10 @@ export class UpstreamSession {
     }, signal);
   }
 
+  /** Ends the upstream session without waiting for anything in flight (a hung handshake must not hold up shutdown). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.initializing?.catch(() => undefined);
     await this.http.terminate(this.target, this.headers());
   }
 
@@ -117,7 +122,7 @@ export class UpstreamSession {
     this.protocolVersion = result.protocolVersion;
     this.initializeResult = result;
     await this.notify(Notification.Initialized);
-    await this.options.afterInitialize?.(this);
+    await this.options.afterInitialize?.((method, params) => this.exchange(method, params, { timeoutMs }), result);
   }
 
   /** One request and its answer, with the upstream's own notifications and requests passed on as they arrive. */
