@@ -7,7 +7,7 @@ import { ServerDirectory } from "../../internal/discovery/directory.js";
 import { createLogger } from "../../internal/log/logger.js";
 import { GatewayMetrics } from "../../internal/metrics/metrics.js";
 import { FileRegistrySource } from "../../internal/registry/file-source.js";
-import { createApp } from "../../internal/server/app.js";
+import { createHttpServer } from "../../internal/server/app.js";
 import { SessionStore } from "../../internal/session/store.js";
 import { HostGuard } from "../../internal/transport/http-checks.js";
 import { streamableHttpHandler } from "../../internal/transport/streamable-http.js";
@@ -56,12 +56,12 @@ async function main(): Promise<void> {
     keepAliveMs: options["keep-alive-seconds"] * 1000,
   });
   let accepting = true;
-  const app = createApp({ mcpHandler, directory, metrics, accepting: () => accepting });
+  const server = createHttpServer({ mcpHandler, directory, metrics, accepting: () => accepting });
 
   const source = new FileRegistrySource(options["mcp-gateway-config"], log);
   await source.start((registry) => directory.apply(registry));
 
-  const server = app.listen(port, host);
+  server.listen(port, host);
   server.keepAliveTimeout = 65_000;
   await once(server, "listening");
   log.info({ address: `${host}:${port}`, allowedHosts }, "broker-router listening; MCP at /mcp");

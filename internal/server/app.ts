@@ -1,11 +1,12 @@
 // The broker-router's HTTP surface: /mcp plus the probes, /status and /metrics.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express, { type Express } from "express";
 import type { ServerStatus } from "../catalog/catalog.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 
 export interface AppParts {
-  mcpHandler: (req: express.Request, res: express.Response) => Promise<void>;
+  mcpHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   directory: ServerDirectory;
   metrics: GatewayMetrics;
   /** False while shutting down, so load balancers stop sending new sessions. */
@@ -26,11 +27,10 @@ export function statusDocument(servers: ServerStatus[]) {
   };
 }
 
-export function createApp(parts: AppParts): Express {
+function createApp(parts: AppParts): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.all("/mcp", parts.mcpHandler);
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -55,4 +55,14 @@ export function createApp(parts: AppParts): Express {
     res.status(404).json({ error: "not found" });
   });
   return app;
+}
+
+/** /mcp goes straight to the transport; everything else through express, which costs more per request. */
+export function createHttpServer(parts: AppParts): Server {
+  const app = createApp(parts);
+  return createServer((req, res) => {
+    const url = req.url ?? "";
+    if (url === "/mcp" || url.startsWith("/mcp?")) void parts.mcpHandler(req, res);
+    else app(req, res);
+  });
 }

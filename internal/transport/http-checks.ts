@@ -2,8 +2,17 @@
 // validation that keeps a browser page from reaching a local gateway through DNS rebinding.
 import type { IncomingHttpHeaders } from "node:http";
 
+// Clients send the same few Accept values over and over; parse each once.
+const parsedAccept = new Map<string, string[]>();
+
 function mediaTypes(accept: string | undefined): string[] {
-  return (accept ?? "*/*").split(",").map((part) => (part.split(";")[0] ?? "").trim().toLowerCase());
+  const header = accept ?? "*/*";
+  let types = parsedAccept.get(header);
+  if (!types) {
+    types = header.split(",").map((part) => (part.split(";")[0] ?? "").trim().toLowerCase());
+    if (parsedAccept.size < 256) parsedAccept.set(header, types);
+  }
+  return types;
 }
 
 /** True when the Accept header allows JSON; a missing header allows anything (RFC 9110). */
@@ -19,12 +28,12 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   return (contentType?.split(";")[0] ?? "").trim().toLowerCase() === "application/json";
 }
 
+/** The hostname of a Host header value ("[::1]:8001" -> "[::1]"), without the cost of new URL(). */
 function hostnameOf(hostHeader: string): string {
-  try {
-    return new URL(`http://${hostHeader}`).hostname.toLowerCase();
-  } catch {
-    return "";
-  }
+  const host = hostHeader.trim().toLowerCase();
+  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
+  const colon = host.indexOf(":");
+  return colon === -1 ? host : host.slice(0, colon);
 }
 
 export interface HostGuardOptions {
@@ -52,7 +61,7 @@ export class HostGuard {
     if (this.origins.has("*") || this.origins.has(origin.toLowerCase())) return undefined;
     let originHost: string;
     try {
-      originHost = new URL(origin).hostname.toLowerCase();
+      originHost = hostnameOf(new URL(origin).host);
     } catch {
       return `origin ${JSON.stringify(origin)} is not allowed`;
     }

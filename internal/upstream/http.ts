@@ -148,18 +148,40 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Feeds each chunk of a body to onChunk until the body ends; a throw from onChunk ends the read with that error. */
+function consume(body: Readable, onChunk: (chunk: Buffer) => void): Promise<void> {
+  // Data events rather than an async iterator: this runs for every forwarded call.
+  return new Promise((resolve, reject) => {
+    body.on("data", (chunk: Buffer) => {
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        body.destroy();
+        reject(err);
+      }
+    });
+    let ended = false;
+    body.once("end", () => {
+      ended = true;
+      resolve();
+    });
+    body.once("error", reject);
+    // Only a close without an end is a failure; building the error costs a stack trace, so only then.
+    body.once("close", () => {
+      if (!ended) reject(new UpstreamProtocolError("response ended early"));
+    });
+  });
+}
+
 async function readLimited(body: Readable, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  await consume(body, (chunk) => {
     size += chunk.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new UpstreamProtocolError(`response larger than ${maxBytes} bytes`);
-    }
+    if (size > maxBytes) throw new UpstreamProtocolError(`response larger than ${maxBytes} bytes`);
     chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  });
+  return chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
 }
 
 /** Reads an SSE body, handing each `message` event's data to onData as it arrives. */
@@ -176,11 +198,8 @@ async function readSse(body: Readable, onData: (data: string) => void): Promise<
     },
   });
   const decoder = new TextDecoder();
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  await consume(body, (chunk) => {
     parser.feed(decoder.decode(chunk, { stream: true }));
-    if (failure) {
-      body.destroy();
-      throw failure;
-    }
-  }
+    if (failure) throw failure;
+  });
 }

@@ -130,8 +130,19 @@ export class UpstreamSession {
     const id = this.nextId++;
     options.onUpstreamId?.(id);
     const body = JSON.stringify(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // One controller and one timer per request: AbortSignal.any/timeout cost several times more on the hot path.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, options.timeoutMs);
+    const onCallerAbort = () => controller.abort();
+    options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onCallerAbort);
+    };
     return new Promise<JsonRpcResponse>((resolve, reject) => {
       let answered = false;
       const onMessage = (raw: unknown) => {
@@ -145,14 +156,15 @@ export class UpstreamSession {
           options.onMessage?.(classified.message);
         }
       };
-      this.http.post(this.target, this.headers(), body, onMessage, signal, onSessionId).then(
+      this.http.post(this.target, this.headers(), body, onMessage, controller.signal, onSessionId).then(
         () => {
+          done();
           if (!answered) reject(new UpstreamProtocolError("upstream ended its answer without a response"));
         },
         (err: unknown) => {
+          done();
           if (answered) return;
-          if (timeout.aborted && !options.signal?.aborted) reject(new UpstreamTimeoutError(options.timeoutMs));
-          else reject(err);
+          reject(timedOut ? new UpstreamTimeoutError(options.timeoutMs) : err);
         },
       );
     });
