@@ -19,7 +19,7 @@ export const BROKER_OPTIONS = [
   { flag: "discovery-timeout-seconds", env: "MCP_DISCOVERY_TIMEOUT_SECONDS", description: "Longest time a discovery request (initialize, list) may take", default: "10" },
   { flag: "refresh-interval-seconds", env: "MCP_REFRESH_INTERVAL_SECONDS", description: "How often each upstream is re-listed (also its health check)", default: "60" },
   { flag: "retry-max-seconds", env: "MCP_RETRY_MAX_SECONDS", description: "Longest backoff between reconnects to a failing upstream", default: "30" },
-  { flag: "list-page-size", env: "MCP_LIST_PAGE_SIZE", description: "Entries per tools/prompts/resources list page (0 = no paging)", default: "500" },
+  { flag: "list-page-size", env: "MCP_LIST_PAGE_SIZE", description: "Entries per tools/prompts/resources list page (0 = no paging)", default: "1000" },
   { flag: "session-idle-timeout-seconds", env: "MCP_SESSION_IDLE_TIMEOUT_SECONDS", description: "Sessions idle this long (and without an open stream) are closed", default: "3600" },
   { flag: "max-body-bytes", env: "MCP_MAX_BODY_BYTES", description: "Largest accepted request body", default: "4194304" },
   { flag: "max-response-bytes", env: "MCP_MAX_RESPONSE_BYTES", description: "Largest accepted upstream JSON response", default: "33554432" },

@@ -1,0 +1,14 @@
+// The operations guide must list every flag with its environment variable and default, as the code has them.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { expect } from "chai";
+import { BROKER_OPTIONS } from "../internal/config/broker-options.js";
+
+describe("docs", () => {
+  it("docs/operations.md lists every broker flag, variable and default", () => {
+    const doc = readFileSync(resolve(import.meta.dirname, "../../docs/operations.md"), "utf8");
+    for (const option of BROKER_OPTIONS) {
+      expect(doc, option.flag).to.include(`| \`--${option.flag}\` | \`${option.env}\` | \`${option.default}\` | ${option.description} |`);
+    }
+  });
+});
