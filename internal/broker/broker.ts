@@ -283,18 +283,26 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     try {
       const upstream = await this.upstreamFor(session, server);
       call.upstream = upstream;
+      const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       const response = await upstream.request(request.method, params, {
         timeoutMs: this.options.requestTimeoutMs,
         signal: channel.signal,
         onUpstreamId: (id) => (call.upstreamId = id),
-        onMessage: (message) => this.relay(session, upstream, message, channel),
+        onMessage: (message) => this.relay(session, upstream, message, channel, progressToken),
       });
       return "error" in response ? { error: response.error } : { result: response.result };
     } catch (err) {
       if (channel.signal.aborted) return { none: true };
       const reason = describeUpstreamError(err);
       this.log.debug({ session: session.id, server: server.name, method: request.method, err: reason }, "forwarded request failed");
-      if (!(err instanceof UpstreamTimeoutError)) this.directory.discovery(server.name)?.checkNow();
+      if (err instanceof UpstreamTimeoutError) {
+        // MCP: whoever gives up on a request tells the other side, so the upstream can stop working on it.
+        if (call.upstream && call.upstreamId !== undefined) {
+          call.upstream.notify(Notification.Cancelled, { requestId: call.upstreamId, reason: "timed out at the gateway" }).catch(() => undefined);
+        }
+      } else {
+        this.directory.discovery(server.name)?.checkNow();
+      }
       return { error: { code: err instanceof UpstreamTimeoutError ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamUnavailable, message: `upstream ${server.name}: ${reason}` } };
     } finally {
       session.inflight.delete(request.id);
@@ -302,10 +310,16 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     }
   }
 
-  /** Passes what an upstream sends while answering to the client, giving its requests gateway ids. */
-  private relay(session: GatewaySession, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel): void {
+  /**
+   * Passes what an upstream sends while answering to the client, giving its requests gateway
+   * ids. Progress is passed only for the token the client asked with: anything else could
+   * collide with the client's own tokens.
+   */
+  private relay(session: GatewaySession, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
     if (!isRequest(message)) {
-      channel.send(message);
+      if (!isNotification(message) || message.method !== Notification.Progress || (progressToken !== undefined && message.params?.progressToken === progressToken)) {
+        channel.send(message);
+      }
       return;
     }
     const id = session.forwardId();
