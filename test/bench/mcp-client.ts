@@ -1,0 +1,112 @@
+// Minimal MCP Streamable HTTP client on undici, shared by every bench leg so the direct and gateway
+// numbers pay exactly the same client cost. It speaks just enough of the protocol for the benchmark.
+import { Pool } from "undici";
+
+export const PROTOCOL_VERSION = "2025-11-25";
+const REQUEST_TIMEOUT_MS = 15_000;
+/** Stops a buggy server from paginating forever. */
+const MAX_LIST_PAGES = 10_000;
+
+interface JsonRpcResponse {
+  jsonrpc: "2.0";
+  id: number | string;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+}
+
+/** One keep-alive pool per target; closed-loop clients never need more connections than there are clients. */
+export function createPool(url: string, connections: number): Pool {
+  return new Pool(new URL(url).origin, {
+    connections,
+    pipelining: 1,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    bodyTimeout: REQUEST_TIMEOUT_MS,
+  });
+}
+
+export class McpSession {
+  private nextId = 1;
+  private sessionId: string | undefined;
+  private readonly path: string;
+
+  private constructor(private readonly pool: Pool, url: string) {
+    const u = new URL(url);
+    this.path = u.pathname + u.search;
+  }
+
+  /** initialize + notifications/initialized, as every MCP client does before its first call. */
+  static async open(pool: Pool, url: string): Promise<McpSession> {
+    const session = new McpSession(pool, url);
+    await session.request("initialize", {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: "mcp-gateway-bench", version: "0.1.0" },
+    });
+    if (!session.sessionId) throw new Error("initialize response carried no mcp-session-id header");
+    await session.post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    return session;
+  }
+
+  async callTool(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const result = await this.request("tools/call", { name, arguments: args });
+    if (result.isError === true) throw new Error(`tool ${name} returned isError: ${JSON.stringify(result.content).slice(0, 200)}`);
+    return result;
+  }
+
+  /** Every tool name, following nextCursor until the server stops paginating. */
+  async listTools(): Promise<string[]> {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const result = await this.request("tools/list", cursor === undefined ? {} : { cursor });
+      for (const tool of (result.tools ?? []) as { name: string }[]) names.push(tool.name);
+      cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
+      if (cursor === undefined) return names;
+    }
+    throw new Error(`tools/list still paginating after ${MAX_LIST_PAGES} pages`);
+  }
+
+  async request(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    const message = await this.post({ jsonrpc: "2.0", id, method, params }, id);
+    if (!message) throw new Error(`no JSON-RPC response to ${method}`);
+    if (message.error) throw new Error(`JSON-RPC error ${message.error.code} on ${method}: ${message.error.message}`);
+    return message.result ?? {};
+  }
+
+  private async post(body: object, id?: number): Promise<JsonRpcResponse | undefined> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    if (this.sessionId) {
+      headers["mcp-session-id"] = this.sessionId;
+      headers["mcp-protocol-version"] = PROTOCOL_VERSION;
+    }
+    const res = await this.pool.request({ path: this.path, method: "POST", headers, body: JSON.stringify(body) });
+    // Reading the whole body (rather than stopping at the matching event) keeps the connection reusable;
+    // servers end a POST's SSE stream once its response is sent.
+    const text = await res.body.text();
+    if (res.statusCode >= 400) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    const sessionHeader = res.headers["mcp-session-id"];
+    if (typeof sessionHeader === "string") this.sessionId ??= sessionHeader;
+    if (id === undefined) return undefined;
+    const contentType = String(res.headers["content-type"] ?? "");
+    const messages = contentType.includes("text/event-stream") ? parseSse(text) : [JSON.parse(text) as unknown];
+    return messages.flat().find((m): m is JsonRpcResponse => typeof m === "object" && m !== null && (m as JsonRpcResponse).id === id);
+  }
+}
+
+/** The JSON payloads of an SSE body: each event's data: lines joined by newlines; empty (priming) events skipped. */
+function parseSse(text: string): unknown[] {
+  const out: unknown[] = [];
+  for (const event of text.split(/\r?\n\r?\n/)) {
+    const data = event
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => line.slice(line.startsWith("data: ") ? 6 : 5))
+      .join("\n");
+    if (data) out.push(JSON.parse(data));
+  }
+  return out;
+}
