@@ -1,0 +1,69 @@
+// The three custom resources: names, printer columns and schemas, from which the CRDs are generated.
+import type { z } from "zod";
+import { MCPGatewayExtensionSpecSchema, MCPGatewayExtensionStatusSchema } from "./mcp-gateway-extension.js";
+import { MCPServerRegistrationSpecSchema, MCPServerRegistrationStatusSchema } from "./mcp-server-registration.js";
+import { MCPVirtualServerSpecSchema, MCPVirtualServerStatusSchema } from "./mcp-virtual-server.js";
+
+export interface PrinterColumn {
+  name: string;
+  type: "string" | "integer" | "date";
+  jsonPath: string;
+  description?: string;
+}
+
+export interface ResourceDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  spec: z.ZodType;
+  status: z.ZodType;
+  columns: PrinterColumn[];
+}
+
+const READY: PrinterColumn = { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: "Whether the resource is in use" };
+const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+
+export const MCP_GATEWAY_EXTENSION: ResourceDefinition = {
+  kind: "MCPGatewayExtension",
+  plural: "mcpgatewayextensions",
+  singular: "mcpgatewayextension",
+  shortNames: ["mcpgwext"],
+  description: "Tells the MCP gateway controller which Gateway this MCP gateway instance serves.",
+  spec: MCPGatewayExtensionSpecSchema,
+  status: MCPGatewayExtensionStatusSchema,
+  columns: [READY, AGE],
+};
+
+export const MCP_SERVER_REGISTRATION: ResourceDefinition = {
+  kind: "MCPServerRegistration",
+  plural: "mcpserverregistrations",
+  singular: "mcpserverregistration",
+  shortNames: ["mcpsr"],
+  description: "Registers the MCP server behind an HTTPRoute with the MCP gateway.",
+  spec: MCPServerRegistrationSpecSchema,
+  status: MCPServerRegistrationStatusSchema,
+  columns: [
+    { name: "Prefix", type: "string", jsonPath: ".spec.toolPrefix", description: "Prefix of the server's tools" },
+    { name: "Target", type: "string", jsonPath: ".spec.targetRef.name", description: "The HTTPRoute" },
+    { name: "Path", type: "string", jsonPath: ".spec.path", description: "Path of the MCP endpoint" },
+    READY,
+    { name: "Tools", type: "integer", jsonPath: ".status.discoveredTools", description: "Tools discovered" },
+    { name: "Credentials", type: "string", jsonPath: ".spec.credentialRef.name", description: "Secret with the server's credential" },
+    AGE,
+  ],
+};
+
+export const MCP_VIRTUAL_SERVER: ResourceDefinition = {
+  kind: "MCPVirtualServer",
+  plural: "mcpvirtualservers",
+  singular: "mcpvirtualserver",
+  shortNames: ["mcpvs"],
+  description: "A named subset of the gateway's tools that clients select with the X-Mcp-Virtualserver header.",
+  spec: MCPVirtualServerSpecSchema,
+  status: MCPVirtualServerStatusSchema,
+  columns: [READY, AGE],
+};
+
+export const RESOURCES = [MCP_GATEWAY_EXTENSION, MCP_SERVER_REGISTRATION, MCP_VIRTUAL_SERVER];
