@@ -2,11 +2,17 @@
 import { once } from "node:events";
 import { Broker } from "../../internal/broker/broker.js";
 import { ListPages } from "../../internal/catalog/pages.js";
-import { brokerUsage, defaultAllowedHosts, parseBrokerOptions, splitAddress } from "../../internal/config/broker-options.js";
+import { splitAddress } from "../../internal/config/address.js";
+import { brokerUsage, defaultAllowedHosts, parseBrokerOptions } from "../../internal/config/broker-options.js";
 import { ServerDirectory } from "../../internal/discovery/directory.js";
 import { createLogger } from "../../internal/log/logger.js";
 import { GatewayMetrics } from "../../internal/metrics/metrics.js";
+import { publishedStatus } from "../../internal/brokerstatus/snapshot.js";
+import { StatusPublisher } from "../../internal/brokerstatus/publisher.js";
+import { loadKubeConfig } from "../../internal/kube/config.js";
 import { FileRegistrySource } from "../../internal/registry/file-source.js";
+import { SecretRegistrySource } from "../../internal/registry/secret-source.js";
+import type { RegistrySource } from "../../internal/registry/source.js";
 import { createHttpServer } from "../../internal/server/app.js";
 import { SessionStore } from "../../internal/session/store.js";
 import { HostGuard } from "../../internal/transport/http-checks.js";
@@ -58,7 +64,17 @@ async function main(): Promise<void> {
   let accepting = true;
   const server = createHttpServer({ mcpHandler, directory, metrics, accepting: () => accepting });
 
-  const source = new FileRegistrySource(options["mcp-gateway-config"], log);
+  const secret = options["mcp-gateway-config-secret"];
+  let source: RegistrySource;
+  if (secret) {
+    const [namespace = "", name = ""] = secret.split("/");
+    const kc = loadKubeConfig();
+    source = new SecretRegistrySource(kc, namespace, name, log);
+    const publisher = new StatusPublisher(kc, namespace, () => publishedStatus(directory.catalog), log);
+    directory.on("rebuilt", () => publisher.changed());
+  } else {
+    source = new FileRegistrySource(options["mcp-gateway-config"], log);
+  }
   await source.start((registry) => directory.apply(registry));
 
   server.listen(port, host);

@@ -168,6 +168,17 @@ export class Catalog {
     return this.lists[kind];
   }
 
+  /** Exposed tool names of every served server. */
+  toolNamesByServer(): Map<string, string[]> {
+    const names = new Map<string, string[]>();
+    for (const [name, route] of this.tools) {
+      const list = names.get(route.server.name);
+      if (list) list.push(name);
+      else names.set(route.server.name, [name]);
+    }
+    return names;
+  }
+
   findTool(name: string): Route | undefined {
     return this.tools.get(name);
   }

@@ -1,17 +1,12 @@
 // The broker-router's settings: every flag has an environment variable and a documented
 // default, all declared in one table that also renders --help and the operations doc.
-import { parseArgs } from "node:util";
 import { z } from "zod";
-
-interface OptionSpec {
-  flag: string;
-  env: string;
-  description: string;
-  default?: string;
-}
+import { ADDRESS_PATTERN } from "./address.js";
+import { parseOptions, usage, type OptionSpec } from "./options.js";
 
 export const BROKER_OPTIONS = [
   { flag: "mcp-gateway-config", env: "MCP_GATEWAY_CONFIG", description: "Registry file to serve (YAML: servers, virtualServers); watched for changes", default: "/etc/mcp-gateway/config.yaml" },
+  { flag: "mcp-gateway-config-secret", env: "MCP_GATEWAY_CONFIG_SECRET", description: "NAMESPACE/NAME of a Secret (key config.yaml) to serve instead of the file, watched through the Kubernetes API; discovery status is published to ConfigMap mcp-gateway-status in that namespace", default: "" },
   { flag: "mcp-broker-public-address", env: "MCP_BROKER_PUBLIC_ADDRESS", description: "HOST:PORT to listen on; MCP is served at /mcp", default: "0.0.0.0:8080" },
   { flag: "allowed-hosts", env: "MCP_ALLOWED_HOSTS", description: "Comma-separated Host names accepted on /mcp (DNS-rebinding protection); empty = any, or loopback names when listening on loopback", default: "" },
   { flag: "allowed-origins", env: "MCP_ALLOWED_ORIGINS", description: "Comma-separated browser Origins accepted; empty = only pages from the same host", default: "" },
@@ -32,7 +27,8 @@ const list = z.string().transform((value) => value.split(",").map((item) => item
 
 const BrokerOptionsSchema = z.object({
   "mcp-gateway-config": z.string().min(1),
-  "mcp-broker-public-address": z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "must be HOST:PORT"),
+  "mcp-gateway-config-secret": z.union([z.literal(""), z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be NAMESPACE/NAME")]),
+  "mcp-broker-public-address": z.string().regex(ADDRESS_PATTERN, "must be HOST:PORT"),
   "allowed-hosts": list,
   "allowed-origins": list,
   "upstream-timeout-seconds": seconds,
@@ -50,28 +46,11 @@ const BrokerOptionsSchema = z.object({
 export type BrokerOptions = z.infer<typeof BrokerOptionsSchema>;
 
 export function brokerUsage(): string {
-  const lines = BROKER_OPTIONS.map((option) => `  --${option.flag} (env ${option.env}, default ${JSON.stringify(option.default)})\n      ${option.description}`);
-  return `Usage: broker-router [options]\n\n${lines.join("\n")}\n`;
+  return usage("broker-router", BROKER_OPTIONS);
 }
 
-/** Flags win over environment variables, which win over defaults. Throws with a readable message. */
 export function parseBrokerOptions(argv: string[], env: NodeJS.ProcessEnv): BrokerOptions | "help" {
-  const { values } = parseArgs({
-    args: argv,
-    options: { help: { type: "boolean" }, ...Object.fromEntries(BROKER_OPTIONS.map((option) => [option.flag, { type: "string" as const }])) },
-    strict: true,
-  });
-  if (values.help) return "help";
-  const raw = Object.fromEntries(BROKER_OPTIONS.map((option) => [option.flag, (values as Record<string, unknown>)[option.flag] ?? env[option.env] ?? option.default]));
-  const parsed = BrokerOptionsSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
-  return parsed.data;
-}
-
-/** Splits HOST:PORT, accepting [v6]:port. */
-export function splitAddress(address: string): { host: string; port: number } {
-  const index = address.lastIndexOf(":");
-  return { host: address.slice(0, index).replace(/^\[|\]$/g, ""), port: Number(address.slice(index + 1)) };
+  return parseOptions(BROKER_OPTIONS, BrokerOptionsSchema, argv, env);
 }
 
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];

@@ -15,6 +15,8 @@ interface DirectoryEvents {
   listChanged: [Set<ListChange>];
   /** Servers removed or whose url, credential or prefix changed: sessions opened to them are stale. */
   serversReplaced: [string[]];
+  /** The catalog was rebuilt: some server's readiness, message or offer may have changed. */
+  rebuilt: [];
 }
 
 export class ServerDirectory extends EventEmitter<DirectoryEvents> {
@@ -78,5 +80,6 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   private rebuild(): void {
     const changed = this.catalog.rebuild();
     if (changed.size > 0) this.emit("listChanged", changed);
+    this.emit("rebuilt");
   }
 }

@@ -1,0 +1,63 @@
+// Everything the controller writes: resource status (through the status subresource), finalizers,
+// and the registry Secrets. Each write is counted, so a restart that rewrites nothing can be seen.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { GROUP, VERSION } from "../api/group.js";
+import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
+import type { ControllerMetrics } from "./metrics.js";
+import type { Meta, Secret } from "./resources.js";
+
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "mcp-gateway-controller";
+
+export class Writers {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly metrics: ControllerMetrics,
+  ) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** Replaces the status; the resourceVersion makes a stale write fail (409) and the key retry. */
+  async status(plural: string, object: { metadata: Meta; status?: unknown }, status: unknown): Promise<void> {
+    await this.custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      plural,
+      namespace: object.metadata.namespace ?? "",
+      name: object.metadata.name,
+      body: { ...object, status },
+    });
+    this.metrics.writes.inc({ kind: plural, what: "status" });
+  }
+
+  async finalizers(plural: string, object: { metadata: Meta }, finalizers: string[]): Promise<void> {
+    await this.custom.replaceNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural,
+      namespace: object.metadata.namespace ?? "",
+      name: object.metadata.name,
+      body: { ...object, metadata: { ...object.metadata, finalizers } },
+    });
+    this.metrics.writes.inc({ kind: plural, what: "finalizers" });
+  }
+
+  /** Writes the registry Secret unless it already holds exactly this text. */
+  async registry(namespace: string, current: Secret | undefined, text: string): Promise<boolean> {
+    const encoded = Buffer.from(text).toString("base64");
+    if (current?.data?.[REGISTRY_SECRET_KEY] === encoded) return false;
+    const body: V1Secret = {
+      metadata: { name: REGISTRY_SECRET_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY }, resourceVersion: current?.metadata.resourceVersion },
+      type: "Opaque",
+      data: { [REGISTRY_SECRET_KEY]: encoded },
+    };
+    if (current) await this.core.replaceNamespacedSecret({ name: REGISTRY_SECRET_NAME, namespace, body });
+    else await this.core.createNamespacedSecret({ namespace, body });
+    this.metrics.writes.inc({ kind: "secrets", what: "registry" });
+    return true;
+  }
+}
