@@ -1,7 +1,7 @@
 # Every target runs on the Node 24 that `npm ci` installs into node_modules/.bin.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps build test lint run run-broker bench clean generate verify-generate image
+.PHONY: all deps build test lint run run-broker bench clean generate verify-generate image envtest
 
 all: build
 
@@ -18,7 +18,11 @@ lint: deps
 	eslint .
 	tsc -p tsconfig.json --noEmit
 
-test: build
+# A real kube-apiserver for the operator's tests, built once from Go modules into .cache/envtest.
+envtest:
+	bash hack/envtest/build.sh
+
+test: build envtest
 	mocha
 
 # The gateway on a laptop: the broker-router with two sample MCP servers from a file registry.
