@@ -7,6 +7,7 @@ import type { Condition } from "../api/condition.js";
 import { GATEWAY_API_GROUP, GROUP, VERSION } from "../api/group.js";
 import { MCP_GATEWAY_EXTENSION, MCP_SERVER_REGISTRATION, MCP_VIRTUAL_SERVER } from "../api/resources.js";
 import { BROKER_STATUS_CONFIGMAP, BROKER_STATUS_KEY, parsePublishedStatus, type PublishedStatus } from "../brokerstatus/schema.js";
+import { apiStatusCode, describeApiError } from "../kube/api-error.js";
 import { EventRecorder } from "../kube/events.js";
 import { Informer, type KubeObject } from "../kube/informer.js";
 import { LeaderElector } from "../kube/leader-election.js";
@@ -224,9 +225,15 @@ export class Controller implements ClusterView {
       else if (kind === MCP_VIRTUAL_SERVER.kind) await this.reconcileVirtualServer(namespace, name);
       this.metrics.reconciles.inc({ kind, result: "success" });
     } catch (err) {
+      if (apiStatusCode(err) === 409) {
+        // Optimistic concurrency at work: the newer object is on its way through the informer.
+        this.metrics.reconciles.inc({ kind, result: "conflict" });
+        this.log.debug({ key }, "conflict; reconciling again");
+        this.queue.add(key);
+        return;
+      }
       this.metrics.reconciles.inc({ kind, result: "error" });
-      this.log.warn({ key, err: (err as Error).message }, "reconcile failed; retrying with backoff");
-      throw err;
+      throw new Error(describeApiError(err), { cause: err });
     } finally {
       this.metrics.reconcileDuration.observe({ kind }, (performance.now() - started) / 1000);
     }

@@ -2,6 +2,7 @@
 // cost the API server one huge response. A raw GET: client-node's typed clients cannot list an arbitrary
 // group/version/plural (CustomObjectsApi has no core group, KubernetesObjectApi wants a kind).
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from "@kubernetes/client-node";
+import { statusMessage } from "./api-error.js";
 import type { ObjectWithMetadata } from "./resource.js";
 
 const PAGE_SIZE = 500;
@@ -63,12 +64,3 @@ async function getJson<T>(kc: KubeConfig, path: string, query: Record<string, st
   return JSON.parse(body) as T;
 }
 
-/** The message of a metav1.Status body, which is what the API server answers errors with. */
-function statusMessage(body: string): string | undefined {
-  try {
-    const status = JSON.parse(body) as { message?: unknown };
-    return typeof status.message === "string" ? status.message : undefined;
-  } catch {
-    return undefined;
-  }
-}

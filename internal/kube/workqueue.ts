@@ -121,7 +121,7 @@ export class WorkQueue {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
     const delayMs = Math.min(this.baseDelayMs * 2 ** failures, this.maxDelayMs);
-    this.log.warn({ err, queue: this.options.name, key, failures: failures + 1, retryInMs: delayMs }, "work queue: processing failed; will retry");
+    this.log.warn({ err: err instanceof Error ? err.message : String(err), queue: this.options.name, key, failures: failures + 1, retryInMs: delayMs }, "work queue: processing failed; will retry");
     this.addAfter(key, delayMs);
   }
 
