@@ -25,13 +25,14 @@ envtest:
 test: build envtest
 	mocha
 
-# The gateway on a laptop: the broker-router with two sample MCP servers from a file registry.
-run: build
-	bash hack/run-local.sh
+# The whole gateway on a laptop: a real API server with the CRDs, the controller, the
+# broker-router on 127.0.0.1:8001 and sample MCP servers registered through resources.
+run: build envtest
+	node dist/hack/local/stack.js
 
-# Just the broker-router, on a registry file of your own: make run-broker CONFIG=path/to/config.yaml
+# The lightest mode: the broker-router alone on a file registry, with two sample servers.
 run-broker: build
-	node dist/cmd/broker-router/main.js --mcp-gateway-config $(CONFIG) --mcp-broker-public-address 127.0.0.1:8001
+	bash hack/run-broker.sh
 
 # CRDs (config/crd) and docs/crd-reference.md from the zod schemas in internal/api.
 generate: build

@@ -8,7 +8,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 BROKER_PORT=${BROKER_PORT:-8001}
 EVERYTHING_PORT=${EVERYTHING_PORT:-3001}
 SAMPLE_PORT=${SAMPLE_PORT:-3002}
-dir=.cache/local
+dir=.cache/broker-only
 mkdir -p "$dir"
 
 pids=()
