@@ -2,7 +2,7 @@
 // the generated files are current, the API server accepts what users will type (the seed guide's
 // documents, unchanged) and rejects what it must, with messages that say why.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { expect } from "chai";
@@ -13,76 +13,12 @@ import { crdName } from "../../hack/generate/crd.js";
 import { StructuralSchemaError, structuralSchema } from "../../hack/generate/structural.js";
 import { RESOURCES } from "../../internal/api/resources.js";
 import { sharedEnvtest, type Envtest } from "../helpers/envtest.js";
+import { seedDocuments } from "../helpers/seed.js";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
-const SEED_FILE = resolve(repoRoot, "../shared/seeds/004_bddb32df0fe420d4.txt");
-
-// The documents of the MCP Server Registration guide (seeds/004), verbatim: users paste them
-// into `kubectl apply -f - <<EOF`, so they must apply exactly as written.
-const SEED_EXTENSION = `apiVersion: mcp.kagenti.com/v1alpha1
-kind: MCPGatewayExtension
-metadata:
-  name: mcp-extension
-  namespace: mcp-test
-spec:
-  targetRef:
-    group: gateway.networking.k8s.io
-    kind: Gateway
-    name: mcp-gateway
-    namespace: gateway-system`;
-
-const SEED_REFERENCE_GRANT = `apiVersion: gateway.networking.k8s.io/v1beta1
-kind: ReferenceGrant
-metadata:
-  name: allow-mcp-extension
-  namespace: gateway-system  # Gateway's namespace
-spec:
-  from:
-
-    - group: mcp.kagenti.com
-      kind: MCPGatewayExtension
-      namespace: mcp-test  # MCPGatewayExtension's namespace
-  to:
-    - group: gateway.networking.k8s.io
-      kind: Gateway`;
-
-const SEED_HTTP_ROUTE = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: mcp-api-key-server-route
-  namespace: mcp-test
-  labels:
-    mcp-server: 'true'
-spec:
-  parentRefs:
-
-    - name: mcp-gateway
-      namespace: gateway-system
-  hostnames:
-    - 'api-key-server.mcp.local'  # Internal routing hostname
-  rules:
-    - matches:
-        - path:
-            type: PathPrefix
-            value: /
-      backendRefs:
-        - name: mcp-api-key-server  # Your MCP server service name
-          port: 9090                # Your MCP server port`;
-
-const SEED_REGISTRATION = `apiVersion: mcp.kagenti.com/v1alpha1
-kind: MCPServerRegistration
-metadata:
-  name: my-mcp-server
-  namespace: mcp-test
-spec:
-  toolPrefix: "myserver_"
-  targetRef:
-    group: "gateway.networking.k8s.io"
-    kind: "HTTPRoute"
-    name: "mcp-api-key-server-route"  # The name and namespace of your MCP Server HTTPRoute
-    namespace: "mcp-test"`;
-
-const SEED_DOCUMENTS = { MCPGatewayExtension: SEED_EXTENSION, ReferenceGrant: SEED_REFERENCE_GRANT, HTTPRoute: SEED_HTTP_ROUTE, MCPServerRegistration: SEED_REGISTRATION };
+// The documents of the MCP Server Registration guide (seeds/004), read from the guide: users
+// paste them into `kubectl apply -f - <<EOF`, so they must apply exactly as written.
+const [SEED_EXTENSION = "", SEED_REFERENCE_GRANT = "", SEED_HTTP_ROUTE = "", SEED_REGISTRATION = ""] = seedDocuments();
 
 interface KubectlResult {
   code: number;
@@ -290,10 +226,7 @@ describe("api: CRDs on a real API server", function () {
   });
 
   it("applies the documents of the MCP Server Registration guide unchanged", async function () {
-    if (existsSync(SEED_FILE)) {
-      const seed = readFileSync(SEED_FILE, "utf8");
-      for (const [kind, doc] of Object.entries(SEED_DOCUMENTS)) expect(seed, `${kind} is not verbatim from the guide`).to.include(`<<EOF\n${doc}\nEOF`);
-    }
+    expect(seedDocuments().map((doc) => /^kind: (\w+)$/m.exec(doc)?.[1])).to.deep.equal(["MCPGatewayExtension", "ReferenceGrant", "HTTPRoute", "MCPServerRegistration"]);
     await createNamespace(env, "mcp-test");
     await createNamespace(env, "gateway-system");
     // The guide's order: extension, grant, route, registration; each with `kubectl apply -f - <<EOF`.
