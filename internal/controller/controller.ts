@@ -2,6 +2,7 @@
 // the rules read; any change enqueues the keys that depend on it; workers reconcile one key at a
 // time, level-triggered and idempotent, writing status only when it changes. Only the leader
 // reconciles; every replica keeps warm caches.
+import { isDeepStrictEqual } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Condition } from "../api/condition.js";
 import { GATEWAY_API_GROUP, GROUP, VERSION } from "../api/group.js";
@@ -58,6 +59,7 @@ export class Controller implements ClusterView {
   private readonly elector?: LeaderElector;
   private readonly parsedStatus = new Map<string, { resourceVersion?: string; status: PublishedStatus }>();
   private synced = false;
+  private stopping = false;
 
   constructor(
     kc: KubeConfig,
@@ -103,6 +105,8 @@ export class Controller implements ClusterView {
     this.elector.run({
       onStartedLeading: lead,
       onStoppedLeading: () => {
+        // Stepping down on shutdown is expected; the Lease is then released for the next leader.
+        if (this.stopping) return;
         // client-go's choice: a replica that lost the lease exits, and restarts as a follower.
         this.log.error("lost leadership; exiting");
         process.exit(1);
@@ -111,6 +115,7 @@ export class Controller implements ClusterView {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.queue.shutdown();
     await this.elector?.stop();
     for (const informer of this.informers) informer.stop();
@@ -317,7 +322,8 @@ export class Controller implements ClusterView {
     const previous = findCondition(object.status?.conditions, "Ready");
     const conditions = setCondition(otherConditions(object.status?.conditions), { type: "Ready", status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message }, generation);
     const status = { ...object.status, ...extra, conditions, observedGeneration: generation };
-    if (JSON.stringify(status) === JSON.stringify(object.status)) return;
+    // The API server returns keys in its own order: compare values, not serializations.
+    if (isDeepStrictEqual(status, object.status)) return;
     await this.writers.status(plural, object, status);
     if (previous?.status !== (verdict.ready ? "True" : "False") || previous?.reason !== verdict.reason || previous?.message !== verdict.message) {
       this.events.record(object as KubeObject, verdict.ready ? "Normal" : "Warning", verdict.reason, verdict.message);
