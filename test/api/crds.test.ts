@@ -16,10 +16,6 @@ import { sharedEnvtest, type Envtest } from "../helpers/envtest.js";
 import { seedDocuments } from "../helpers/seed.js";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
-// The documents of the MCP Server Registration guide (seeds/004), read from the guide: users
-// paste them into `kubectl apply -f - <<EOF`, so they must apply exactly as written.
-const [SEED_EXTENSION = "", SEED_REFERENCE_GRANT = "", SEED_HTTP_ROUTE = "", SEED_REGISTRATION = ""] = seedDocuments();
-
 interface KubectlResult {
   code: number;
   stdout: string;
@@ -230,7 +226,7 @@ describe("api: CRDs on a real API server", function () {
     await createNamespace(env, "mcp-test");
     await createNamespace(env, "gateway-system");
     // The guide's order: extension, grant, route, registration; each with `kubectl apply -f - <<EOF`.
-    for (const doc of [SEED_EXTENSION, SEED_REFERENCE_GRANT, SEED_HTTP_ROUTE, SEED_REGISTRATION]) {
+    for (const doc of seedDocuments()) {
       const dry = await kubectlFull(env, ["apply", "--dry-run=server", "-f", "-"], doc);
       expect(dry.code, dry.stderr).to.equal(0);
       const result = await kubectlFull(env, ["apply", "-f", "-"], doc);
@@ -252,7 +248,7 @@ describe("api: CRDs on a real API server", function () {
 
   it("shows NAME PREFIX TARGET PATH READY TOOLS CREDENTIALS AGE in `kubectl get mcpsr -A`", async () => {
     await createNamespace(env, "mcp-test");
-    await env.kubectl(["apply", "-f", "-"], SEED_REGISTRATION);
+    await env.kubectl(["apply", "-f", "-"], seedDocuments()[3]);
     const out = await env.kubectl(["get", "mcpsr", "-A"]);
     const [header, ...rows] = out.trimEnd().split("\n");
     expect(header?.trim().split(/\s+/)).to.deep.equal(["NAMESPACE", "NAME", "PREFIX", "TARGET", "PATH", "READY", "TOOLS", "CREDENTIALS", "AGE"]);

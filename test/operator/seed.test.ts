@@ -4,10 +4,11 @@
 // ExternalName Service for localhost, and the route's backend port is the port of a fixture MCP server on
 // loopback (9090 may be taken on a shared machine), so the broker really reaches a server.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { expect } from "chai";
+import { seedCurlScript, seedDocuments } from "../helpers/seed.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import {
   apply,
@@ -32,83 +33,6 @@ import {
   type ControllerProcess,
   type OperatorEnv,
 } from "../helpers/operator.js";
-
-const repoRoot = resolve(import.meta.dirname, "../../..");
-const SEED_FILE = resolve(repoRoot, "../shared/seeds/004_bddb32df0fe420d4.txt");
-
-// The guide's documents, verbatim (the same text test/api/crds.test.ts checks against the guide).
-const FALLBACK_DOCUMENTS = [
-  `apiVersion: mcp.kagenti.com/v1alpha1
-kind: MCPGatewayExtension
-metadata:
-  name: mcp-extension
-  namespace: mcp-test
-spec:
-  targetRef:
-    group: gateway.networking.k8s.io
-    kind: Gateway
-    name: mcp-gateway
-    namespace: gateway-system`,
-  `apiVersion: gateway.networking.k8s.io/v1beta1
-kind: ReferenceGrant
-metadata:
-  name: allow-mcp-extension
-  namespace: gateway-system  # Gateway's namespace
-spec:
-  from:
-
-    - group: mcp.kagenti.com
-      kind: MCPGatewayExtension
-      namespace: mcp-test  # MCPGatewayExtension's namespace
-  to:
-    - group: gateway.networking.k8s.io
-      kind: Gateway`,
-  `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: mcp-api-key-server-route
-  namespace: mcp-test
-  labels:
-    mcp-server: 'true'
-spec:
-  parentRefs:
-
-    - name: mcp-gateway
-      namespace: gateway-system
-  hostnames:
-    - 'api-key-server.mcp.local'  # Internal routing hostname
-  rules:
-    - matches:
-        - path:
-            type: PathPrefix
-            value: /
-      backendRefs:
-        - name: mcp-api-key-server  # Your MCP server service name
-          port: 9090                # Your MCP server port`,
-  `apiVersion: mcp.kagenti.com/v1alpha1
-kind: MCPServerRegistration
-metadata:
-  name: my-mcp-server
-  namespace: mcp-test
-spec:
-  toolPrefix: "myserver_"
-  targetRef:
-    group: "gateway.networking.k8s.io"
-    kind: "HTTPRoute"
-    name: "mcp-api-key-server-route"  # The name and namespace of your MCP Server HTTPRoute
-    namespace: "mcp-test"`,
-];
-
-/** The guide's `kubectl apply -f - <<EOF ... EOF` documents and its curl script, from the guide when it is here. */
-function seedDocuments(): { documents: string[]; curlScript?: string } {
-  if (!existsSync(SEED_FILE)) return { documents: FALLBACK_DOCUMENTS };
-  const seed = readFileSync(SEED_FILE, "utf8");
-  const documents = [...seed.matchAll(/kubectl apply -f - <<EOF\n([\s\S]*?)\nEOF/g)].map((m) => m[1] ?? "");
-  const start = seed.indexOf("# Step 1: Initialize MCP session");
-  const end = seed.indexOf("rm -f /tmp/mcp_headers");
-  const curlScript = start >= 0 && end > start ? seed.slice(start, end + "rm -f /tmp/mcp_headers".length) : undefined;
-  return { documents, curlScript };
-}
 
 const FIXTURE_TOOLS = 9; // echo, add, whoami, slow, log, sample, elicit, roots, fail
 
@@ -154,7 +78,8 @@ describe("operator: the MCP Server Registration guide, as users type it", functi
   let upstream: UpstreamServer;
   let controller: ControllerProcess;
   let broker: BrokerProcess;
-  const { documents, curlScript } = seedDocuments();
+  const documents = seedDocuments();
+  const curlScript = seedCurlScript();
   const [extensionDoc = "", grantDoc = "", routeDoc = "", registrationDoc = ""] = documents;
 
   before(async () => {
