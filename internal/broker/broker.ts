@@ -3,6 +3,7 @@
 // the client's gateway session, and relays everything that travels back (progress, logs,
 // sampling/elicitation/roots requests and their answers, cancellations, list changes).
 import type { IncomingHttpHeaders } from "node:http";
+import { InitializeRequestParamsSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Route } from "../catalog/catalog.js";
 import type { ListFilter, ListPages } from "../catalog/pages.js";
 import type { ListChange, ServerDirectory } from "../discovery/directory.js";
@@ -29,7 +30,7 @@ import type { SessionStore } from "../session/store.js";
 import type { EventStream } from "../transport/event-stream.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { McpProtocolHandler } from "../transport/streamable-http.js";
-import { describeUpstreamError, UpstreamTimeoutError } from "../upstream/errors.js";
+import { describeUpstreamError, UpstreamRejectedError, UpstreamTimeoutError } from "../upstream/errors.js";
 import type { UpstreamHttp } from "../upstream/http.js";
 import { UpstreamSession, type InitializeResult, type SendDuringHandshake } from "../upstream/session.js";
 import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
@@ -79,12 +80,18 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   // ---- transport hooks ----
 
   initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): { session?: GatewaySession; response: JsonRpcResponse } {
-    const params = request.params ?? {};
-    const clientInfo = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    // The client's capabilities and clientInfo are handed to every upstream it reaches: they must be valid MCP.
+    const parsed = InitializeRequestParamsSchema.safeParse(request.params ?? {});
+    if (!parsed.success) {
+      this.metrics.requests.inc({ method: Method.Initialize, outcome: "error" });
+      const issue = parsed.error.issues[0];
+      return { response: errorResponse(request.id, ErrorCode.InvalidParams, `invalid initialize params: ${issue?.path.join(".") || "params"}: ${issue?.message ?? "invalid"}`) };
+    }
+    const params = parsed.data;
     const session = this.sessions.create({
       protocolVersion: negotiateProtocolVersion(params.protocolVersion),
-      clientInfo: { name: String(clientInfo.name ?? "unknown"), version: String(clientInfo.version ?? "0") },
-      clientCapabilities: (params.capabilities ?? {}) as Record<string, unknown>,
+      clientInfo: { name: params.clientInfo.name, version: params.clientInfo.version },
+      clientCapabilities: params.capabilities as Record<string, unknown>,
       authorization: headers.authorization,
     });
     const catalog = this.directory.catalog;
@@ -276,6 +283,11 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   // ---- forwarding ----
 
   private async forward(session: GatewaySession, route: Route, request: JsonRpcRequest, params: Params, channel: RequestChannel): Promise<Reply> {
+    // Shapes every MCP request shares: a bad one is the client's error, not the upstream's.
+    for (const key of ["_meta", "arguments"]) {
+      const value = params[key];
+      if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) throw invalidParams(`params.${key} must be an object`);
+    }
     const server = route.server;
     const call: { server: string; upstream?: UpstreamSession; upstreamId?: string | number } = { server: server.name };
     session.inflight.set(request.id, call);
@@ -293,6 +305,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       return "error" in response ? { error: response.error } : { result: response.result };
     } catch (err) {
       if (channel.signal.aborted) return { none: true };
+      if (err instanceof UpstreamRejectedError) return { error: err.error };
       const reason = describeUpstreamError(err);
       this.log.debug({ session: session.id, server: server.name, method: request.method, err: reason }, "forwarded request failed");
       if (err instanceof UpstreamTimeoutError) {

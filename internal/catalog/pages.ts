@@ -11,6 +11,8 @@ export interface ListFilter {
   allows(name: string): boolean;
 }
 
+const MAX_CACHED_PAGES = 1024;
+
 export class ListPages {
   private cache = new Map<string, string>();
   private cachedVersion = -1;
@@ -31,7 +33,8 @@ export class ListPages {
     let json = this.cache.get(key);
     if (json === undefined) {
       json = this.render(kind, offset, filter);
-      this.cache.set(key, json);
+      // Clients choose offsets: past the bound, pages are rendered but not kept.
+      if (this.cache.size < MAX_CACHED_PAGES) this.cache.set(key, json);
     }
     return json;
   }

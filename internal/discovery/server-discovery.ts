@@ -29,6 +29,8 @@ const LISTS = [
   { method: Method.ResourceTemplatesList, key: "resourceTemplates", capability: "resources" },
 ] as const;
 
+const CHECK_NOW_MIN_MS = 1_000;
+
 const LIST_CHANGED = new Set<string>([Notification.ToolsListChanged, Notification.PromptsListChanged, Notification.ResourcesListChanged]);
 
 export class ServerDiscovery {
@@ -42,6 +44,7 @@ export class ServerDiscovery {
   private refreshing?: Promise<void>;
   private refreshAgain = false;
   private stopped = false;
+  private lastCheckNow = 0;
   private readonly backoff: Backoff;
 
   constructor(
@@ -66,9 +69,15 @@ export class ServerDiscovery {
     await this.session?.close();
   }
 
-  /** Something suggests the server is in trouble (a client call failed): check now instead of at the next interval. */
+  /**
+   * Something suggests the server is in trouble (a client call failed): check now instead of at
+   * the next interval. At most once per CHECK_NOW_MIN_MS, since clients decide how often calls fail.
+   */
   checkNow(): void {
-    if (this.phase === "ready") void this.refresh();
+    const now = Date.now();
+    if (this.phase !== "ready" || now - this.lastCheckNow < CHECK_NOW_MIN_MS) return;
+    this.lastCheckNow = now;
+    void this.refresh();
   }
 
   private async connect(): Promise<void> {

@@ -96,9 +96,11 @@ export function classify(value: unknown): Classified {
     return { kind: "request", message: value as unknown as JsonRpcRequest };
   }
   if (value.method !== undefined) return { kind: "invalid", reason: "method must be a string", id };
-  const hasResult = isObject(value.result);
-  const hasError = isObject(value.error) && typeof value.error.code === "number";
-  if (hasResult !== hasError && (isId(value.id) || (hasError && value.id === null))) {
+  // A response carries exactly one of result (an object) and error (an object with a numeric code).
+  const result = "result" in value;
+  const error = "error" in value;
+  const wellFormed = result ? !error && isObject(value.result) : error && isObject(value.error) && typeof value.error.code === "number";
+  if (wellFormed && (isId(value.id) || (error && value.id === null))) {
     return { kind: "response", message: value as unknown as JsonRpcResponse };
   }
   return { kind: "invalid", reason: "not a request, notification or response", id };
@@ -126,4 +128,25 @@ export function isNotification(message: JsonRpcMessage): message is JsonRpcNotif
 
 export function isResponse(message: JsonRpcMessage): message is JsonRpcResponse {
   return !("method" in message);
+}
+
+/**
+ * True when JSON text nests arrays and objects deeper than maxDepth. A scan of the raw text, far
+ * cheaper than walking the parsed value; deep nesting would otherwise overflow the stack later.
+ */
+export function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  if (text.length <= maxDepth) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
 }

@@ -6,6 +6,7 @@ import {
   classify,
   errorResponse,
   ErrorCode,
+  nestsDeeperThan,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
@@ -40,6 +41,8 @@ export interface StreamableHttpOptions {
 }
 
 const SESSION_HEADER = "mcp-session-id";
+/** No MCP message needs more; deeper ones would overflow the stack when forwarded. */
+const MAX_JSON_DEPTH = 128;
 const VERSION_HEADER = "mcp-protocol-version";
 
 class HttpRefusal extends Error {
@@ -48,6 +51,8 @@ class HttpRefusal extends Error {
     readonly code: number,
     message: string,
     readonly id: string | number | null = null,
+    /** The connection cannot be reused (part of the request body was left unread). */
+    readonly closeConnection = false,
   ) {
     super(message);
   }
@@ -56,25 +61,30 @@ class HttpRefusal extends Error {
 function refuse(res: ServerResponse, refusal: HttpRefusal, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const body = JSON.stringify(errorResponse(refusal.id, refusal.code, refusal.message));
-  res.writeHead(refusal.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extraHeaders });
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extraHeaders };
+  if (refusal.closeConnection) headers.connection = "close";
+  res.writeHead(refusal.status, headers);
   res.end(body);
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) return Promise.reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`));
+  if (declared > maxBytes) return Promise.reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`));
-        req.destroy();
+        // Answer 413 and close, discarding the rest: destroying the socket would leave the client a reset, not an answer.
+        req.off("data", onData);
+        req.resume();
+        reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
@@ -111,6 +121,10 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
     const messages = values.map(classify);
     for (const message of messages) {
       if (message.kind === "invalid") throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
+    }
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      const first = messages.find((m) => m.kind === "request");
+      throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, first?.kind === "request" ? first.message.id : null);
     }
 
     const initialize = messages.find((m) => m.kind === "request" && m.message.method === Method.Initialize);

@@ -19,6 +19,16 @@ export class UpstreamHttpError extends UpstreamError {
   }
 }
 
+/** The upstream refused the request itself (HTTP 4xx with a JSON-RPC error): its verdict goes to the client as is. */
+export class UpstreamRejectedError extends UpstreamError {
+  constructor(
+    readonly status: number,
+    readonly error: { code: number; message: string; data?: unknown },
+  ) {
+    super(`HTTP ${status}: ${error.message}`);
+  }
+}
+
 /** The upstream answered, but not with MCP we can use. */
 export class UpstreamProtocolError extends UpstreamError {}
 

@@ -4,7 +4,7 @@
 import type { Readable } from "node:stream";
 import { createParser } from "eventsource-parser";
 import { Agent, request } from "undici";
-import { SessionExpiredError, UpstreamHttpError, UpstreamProtocolError } from "./errors.js";
+import { SessionExpiredError, UpstreamHttpError, UpstreamProtocolError, UpstreamRejectedError } from "./errors.js";
 
 export interface UpstreamTarget {
   url: string;
@@ -132,7 +132,18 @@ export class UpstreamHttp {
       throw new SessionExpiredError();
     }
     const text = await readLimited(body, 4096).catch(() => "");
-    throw new UpstreamHttpError(status, text.trim());
+    const rejection = status >= 400 && status < 500 ? jsonRpcError(text) : undefined;
+    throw rejection ? new UpstreamRejectedError(status, rejection) : new UpstreamHttpError(status, text.trim());
+  }
+}
+
+/** The error object of a JSON-RPC error response, if the text is one. */
+function jsonRpcError(text: string): { code: number; message: string; data?: unknown } | undefined {
+  try {
+    const error = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown; data?: unknown } }).error;
+    return typeof error?.code === "number" && typeof error.message === "string" ? { code: error.code, message: error.message, data: error.data } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,7 +5,9 @@
 // exactly once under its own id, and a well-formed session still works after every input.
 // Where the expected status follows from docs/architecture.md (Errors), it is checked too.
 //
-// FUZZ_SEED=<n> replays a run; FUZZ_SCALE=<x> multiplies the number of runs.
+// FUZZ_SEED=<n> replays a run (the seed is printed); FUZZ_SCALE=<x> multiplies the number of runs
+// (and the time budget); FUZZ_BUDGET_MS caps one property, shrinking included (default 5 s);
+// FUZZ_TIMEOUT is mocha's per-test timeout; FUZZ_DEBUG=1 logs requests slower than 1 s.
 import { request, type IncomingHttpHeaders } from "node:http";
 import { expect } from "chai";
 import fc from "fast-check";
@@ -20,8 +22,10 @@ import {
   JsonObject,
   messageText,
   obj,
+  paddedPing,
   objectText,
   plausibleBatchText,
+  plausibleMessageText,
   batchText,
   raw,
   renderBody,
@@ -37,9 +41,33 @@ import { eventually, startGateway, type GatewayProcess } from "../helpers/gatewa
 import { fetchStatus, registryYaml, serverStatus } from "../helpers/registry.js";
 
 const MAX_BODY_BYTES = 65_536;
+/**
+ * A gateway may refuse JSON nested deeper than this as a whole (HTTP 400, -32600): a nesting limit is a
+ * legitimate defence. It must not answer anything else for it (an upstream outage, a 5xx, a reset).
+ */
+const DEPTH_ANYONE_MAY_REFUSE = 64;
+
+/** Deepest nesting of arrays and objects in a JSON text (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") max = Math.max(max, ++depth);
+    else if (c === "]" || c === "}") depth--;
+  }
+  return max;
+}
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)), seed: SEED });
+/** Time one property may take, shrinking included; past it fast-check reports what it has (a failure stays a failure). */
+const PROPERTY_BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 5_000) * Math.max(1, SCALE);
+const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)), seed: SEED, plugins: [fc.interruptAfterTimeLimit(PROPERTY_BUDGET_MS)] });
 
 // ---- raw HTTP ----
 
@@ -143,7 +171,11 @@ function kindOf(v: unknown): Kind {
   if (has(v, "params")) return "ambiguous";
   const hasResult = has(v, "result");
   const hasError = has(v, "error");
-  if (hasResult === hasError) return "invalid";
+  if (!hasResult && !hasError) return "invalid";
+  // JSON-RPC 2.0: "Either the result member or error member MUST be included, but both members MUST NOT be
+  // included". The gateway accepts such a message when one of the two is malformed; its own property pins
+  // that down below, so the other properties do not all stop at it.
+  if (hasResult && hasError) return "ambiguous";
   if (hasResult) {
     if (!isId(v.id)) return "invalid";
     return isPlainObject(v.result) ? "response" : "ambiguous";
@@ -172,6 +204,8 @@ interface Expectation {
   requests: Array<{ id: Id; method: string }>;
   /** Every valid id in the body: a refusal may carry any of them, or null. */
   ids: Id[];
+  /** Nested deeper than DEPTH_ANYONE_MAY_REFUSE: a 400 -32600 refusal of the whole body is acceptable too. */
+  deep?: boolean;
 }
 
 /** The answer docs/architecture.md (Errors) and the transport spec give a POST with good headers. */
@@ -188,7 +222,7 @@ function expectPost(bytes: Buffer, ctx: PostContext): Expectation {
   const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
   const ids = values.flatMap((v) => (isPlainObject(v) && isId(v.id) ? [v.id] : []));
   const requests = values.flatMap((v) => (isPlainObject(v) && typeof v.method === "string" && isId(v.id) ? [{ id: v.id, method: v.method }] : []));
-  const base = { batch, requests, ids };
+  const base = { batch, requests, ids, deep: nestingDepth(bytes.toString("utf8")) > DEPTH_ANYONE_MAY_REFUSE };
   if (batch && values.length === 0) return { ...base, status: 400, code: -32600 };
   const kinds = values.map(kindOf);
   if (kinds.includes("invalid")) return { ...base, status: 400, code: -32600 };
@@ -285,6 +319,10 @@ function checkAnswered(answer: Answer, exp: Pick<Expectation, "batch" | "request
 
 /** Checks any POST answer against the model: exact status where known, the generic shape always. */
 function checkPost(answer: Answer, exp: Expectation, accept: AcceptKind = "both"): void {
+  if (exp.deep && answer.status === 400 && /"code":-32600\b/.test(answer.body)) {
+    checkRefusal(answer, exp.ids, -32600);
+    return;
+  }
   if (exp.status !== undefined) expect(answer.status, `HTTP status (body ${answer.body.slice(0, 300)})`).to.equal(exp.status);
   if (answer.status === 202) {
     expect(answer.body, "202 has an empty body").to.equal("");
@@ -357,7 +395,7 @@ const hostArb: fc.Arbitrary<HostVariant> = fc.oneof(
       { value: "[::1]:$PORT", label: "ok", originHost: "[::1]" },
       { value: "127.0.0.1", label: "ok", originHost: "127.0.0.1" },
     ),
-    weight: 4,
+    weight: 8,
   },
   {
     arbitrary: fc.constantFrom<HostVariant>(
@@ -375,7 +413,7 @@ const hostArb: fc.Arbitrary<HostVariant> = fc.oneof(
 );
 
 const originArb = fc.oneof(
-  { arbitrary: labelled("ok", undefined, undefined, "null"), weight: 3 },
+  { arbitrary: labelled("ok", undefined, undefined, "null"), weight: 6 },
   { arbitrary: labelled("same", "http://$ORIGINHOST:6274", "https://$ORIGINHOST", "http://$ORIGINHOST:$PORT"), weight: 2 },
   { arbitrary: labelled("bad", "http://evil.example", "http://127.0.0.2:$PORT", "http://localhost.evil.example", "not a url", "", "http://"), weight: 2 },
   { arbitrary: headerValueArb.map((value): Labelled<"ok" | "same" | "bad" | "unknown"> => ({ value, label: "unknown" })), weight: 1 },
@@ -420,13 +458,25 @@ function resolveHeaders(input: HeaderInput, port: string, sessionId: string) {
 // ---- the suite ----
 
 describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
-  this.timeout(Number(process.env.FUZZ_TIMEOUT ?? 60_000));
+  this.timeout(Number(process.env.FUZZ_TIMEOUT ?? 30_000));
   let upstream: UpstreamServer;
   let gateway: GatewayProcess;
   let url: URL;
   let port: string;
   let catalog: Set<string>;
   const started = Date.now();
+  let runCount = 0;
+  const statuses = new Map<number, number>();
+  /** Counts the runs of a property and the HTTP statuses its inputs got, for the summary line. */
+  const counted = <Ts extends unknown[]>(property: fc.IAsyncPropertyWithHooks<Ts>) =>
+    property.beforeEach(async (previous) => {
+      runCount++;
+      await previous();
+    });
+  const tally = (answer: Answer) => {
+    statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+    return answer;
+  };
 
   const goodHeaders = (extra: Record<string, string | undefined> = {}, accept = "application/json, text/event-stream") => {
     const headers: Record<string, string> = { "content-type": "application/json", accept };
@@ -437,41 +487,47 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
   const post = (message: unknown, extra: Record<string, string | undefined> = {}) =>
     exchange(url, { method: "POST", headers: goodHeaders(extra), body: Buffer.from(JSON.stringify(message)) });
 
-  async function openSession(protocolVersion = "2025-06-18"): Promise<{ id: string; version: string }> {
-    const init = await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
-    const id = init.headers["mcp-session-id"];
-    if (init.status !== 200 || typeof id !== "string") throw new Error(`initialize failed: ${init.status} ${init.body}`);
-    const version = (sseOrJson(init)[0] as JsonRpcReply).result?.protocolVersion as string;
-    const initialized = await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": id, "mcp-protocol-version": version });
-    if (initialized.status !== 202) throw new Error(`notifications/initialized: ${initialized.status} ${initialized.body}`);
-    return { id, version };
-  }
-
-  const closeSession = (id: string) => exchange(url, { method: "DELETE", headers: { "mcp-session-id": id } }).catch(() => undefined);
-
   function sseOrJson(answer: Answer): unknown[] {
     if (String(answer.headers["content-type"]).startsWith("text/event-stream")) return sseMessages(answer.body);
     const parsed = JSON.parse(answer.body) as unknown;
     return Array.isArray(parsed) ? parsed : [parsed];
   }
 
-  /** The process is alive, /healthz answers, and a fresh well-formed session initializes, lists tools and calls f_echo. */
-  let runCount = 0;
-  async function expectGatewayWorks(): Promise<void> {
-    if (process.env.FUZZ_DEBUG && ++runCount % 25 === 0) console.log(`run ${runCount} at ${Date.now() - started} ms`);
-    expect(gateway.child.exitCode, `gateway exited:\n${gateway.output().slice(-3000)}`).to.equal(null);
-    const healthz = await exchange(new URL("/healthz", url), { method: "GET", headers: {} }, 5_000);
-    expect(healthz.status, "/healthz").to.equal(200);
-    const session = await openSession();
+  async function openSession(protocolVersion = "2025-06-18"): Promise<{ id: string; version: string; headers: Record<string, string> }> {
+    const init = await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
+    const id = init.headers["mcp-session-id"];
+    if (init.status !== 200 || typeof id !== "string") throw new Error(`initialize failed: ${init.status} ${init.body}`);
+    const version = (sseOrJson(init)[0] as JsonRpcReply).result?.protocolVersion as string;
+    const headers = { "mcp-session-id": id, "mcp-protocol-version": version };
+    const initialized = await post({ jsonrpc: "2.0", method: "notifications/initialized" }, headers);
+    if (initialized.status !== 202) throw new Error(`notifications/initialized: ${initialized.status} ${initialized.body}`);
+    return { id, version, headers };
+  }
+
+  const closeSession = (id: unknown) =>
+    typeof id === "string" ? exchange(url, { method: "DELETE", headers: { "mcp-session-id": id } }).then(() => undefined, () => undefined) : Promise.resolve();
+
+  /** Runs body in a fresh session that is deleted afterwards, whatever happens. */
+  async function inSession(protocolVersion: string, body: (session: { id: string; version: string; headers: Record<string, string> }) => Promise<unknown>): Promise<void> {
+    const session = await openSession(protocolVersion);
     try {
-      const headers = { "mcp-session-id": session.id, "mcp-protocol-version": session.version };
-      const list = sseOrJson(await post({ jsonrpc: "2.0", id: "list", method: "tools/list" }, headers))[0] as JsonRpcReply;
-      expect((list.result?.tools as Array<{ name: string }>).map((tool) => tool.name)).to.include("f_echo");
-      const call = sseOrJson(await post({ jsonrpc: "2.0", id: "echo", method: "tools/call", params: { name: "f_echo", arguments: { text: "still here" } } }, headers))[0] as JsonRpcReply;
-      expect(call, "f_echo in a fresh session").to.deep.equal({ jsonrpc: "2.0", id: "echo", result: { content: [{ type: "text", text: "still here" }] } });
+      await body(session);
     } finally {
       await closeSession(session.id);
     }
+  }
+
+  /** The process is alive, /healthz answers, and a fresh well-formed session initializes, lists tools and calls f_echo. */
+  async function expectGatewayWorks(): Promise<void> {
+    expect(gateway.child.exitCode, `gateway exited:\n${gateway.output().slice(-3000)}`).to.equal(null);
+    const healthz = await exchange(new URL("/healthz", url), { method: "GET", headers: {} }, 5_000);
+    expect(healthz.status, "/healthz").to.equal(200);
+    await inSession("2025-06-18", async (session) => {
+      const list = sseOrJson(await post({ jsonrpc: "2.0", id: "list", method: "tools/list" }, session.headers))[0] as JsonRpcReply;
+      expect((list.result?.tools as Array<{ name: string }>).map((tool) => tool.name), "tools/list in a fresh session").to.include("f_echo");
+      const call = JSON.stringify(sseOrJson(await post({ jsonrpc: "2.0", id: "echo", method: "tools/call", params: { name: "f_echo", arguments: { text: "still here" } } }, session.headers))[0]);
+      expect(call, `f_echo in a fresh session answered ${call}`).to.equal(JSON.stringify({ jsonrpc: "2.0", id: "echo", result: { content: [{ type: "text", text: "still here" }] } }));
+    });
   }
 
   before(async () => {
@@ -484,20 +540,24 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
     url = new URL(gateway.mcpUrl);
     port = url.port;
     await eventually(async () => serverStatus(await fetchStatus(gateway.baseUrl), "fuzz/fixture")?.ready, 10_000, "fixture upstream ready");
-    const session = await openSession();
-    const list = sseOrJson(await post({ jsonrpc: "2.0", id: 1, method: "tools/list" }, { "mcp-session-id": session.id }))[0] as JsonRpcReply;
-    catalog = new Set((list.result?.tools as Array<{ name: string }>).map((tool) => tool.name));
-    await closeSession(session.id);
+    await inSession("2025-06-18", async (session) => {
+      const list = sseOrJson(await post({ jsonrpc: "2.0", id: 1, method: "tools/list" }, session.headers))[0] as JsonRpcReply;
+      catalog = new Set((list.result?.tools as Array<{ name: string }>).map((tool) => tool.name));
+    });
     console.log(`      fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED}), scale ${SCALE}`);
   });
 
+  afterEach(function () {
+    const seen = [...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(" ");
+    console.log(`      ${this.currentTest?.state === "passed" ? "ok" : "FAILED"}: ${runCount} runs (shrinking included), statuses ${seen || "-"}; ${((Date.now() - started) / 1000).toFixed(1)} s so far`);
+    runCount = 0;
+    statuses.clear();
+  });
+
   after(async () => {
-    console.log(`      fuzz suite took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await gateway?.stop();
     await upstream?.stop();
   });
-
-  // ---- 1. bodies ----
 
   const acceptVariant = fc.constantFrom<[AcceptKind, string]>(
     ["both", "application/json, text/event-stream"],
@@ -506,60 +566,92 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
     ["both", "*/*"],
   );
 
+  // ---- 1. bodies ----
+
+  it("POST body size and framing: up to --max-body-bytes answered, past it 413, with Content-Length or chunked", async () => {
+    const sizeArb = fc.oneof(fc.integer({ min: MAX_BODY_BYTES - 8, max: MAX_BODY_BYTES + 8 }), fc.integer({ min: 60, max: 3 * MAX_BODY_BYTES }));
+    await fc.assert(
+      counted(fc.asyncProperty(sizeArb, framingArb, async (size, framing) => {
+        await inSession("2025-06-18", async (session) => {
+          const bytes = paddedPing(size);
+          const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders(session.headers), body: bytes, framing }));
+          if (bytes.length > MAX_BODY_BYTES) checkRefusal(answer, ["padded"]);
+          else checkAnswered(answer, { batch: false, requests: [{ id: "padded", method: "ping" }] });
+          expect(answer.status).to.equal(bytes.length > MAX_BODY_BYTES ? 413 : 200);
+        });
+        await expectGatewayWorks();
+      })),
+      runs(100),
+    );
+  });
+
+  /** Oversized bodies go with Content-Length here: chunked ones are the size property's business (see above). */
+  const framingFor = (bytes: Buffer, framing: Framing): Framing => (bytes.length > MAX_BODY_BYTES ? { chunked: false, cuts: [] } : framing);
+
   it("POST without a session: any body gets a JSON-RPC refusal or an initialize result", async () => {
     await fc.assert(
-      fc.asyncProperty(bodyArb(MAX_BODY_BYTES, messageText, batchText), framingArb, acceptVariant, async (body, framing, [kind, accept]) => {
+      counted(fc.asyncProperty(bodyArb(messageText, batchText), framingArb, acceptVariant, async (body, framing, [kind, accept]) => {
         const bytes = renderBody(body);
-        const answer = await exchange(url, { method: "POST", headers: goodHeaders({}, accept), body: bytes, framing });
+        const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders({}, accept), body: bytes, framing: framingFor(bytes, framing) }));
+        await closeSession(answer.headers["mcp-session-id"]);
         checkPost(answer, expectPost(bytes, { session: "none", batches: false }), kind);
-        const created = answer.headers["mcp-session-id"];
-        if (typeof created === "string") await closeSession(created);
         await expectGatewayWorks();
-      }),
-      runs(150),
+      })),
+      runs(300),
     );
   });
 
   it("POST in a 2025-06-18 session: messages, junk and batches are answered per JSON-RPC", async () => {
+    const messages = fc.oneof(messageText as fc.Arbitrary<JsonNode>, plausibleMessageText);
     await fc.assert(
-      fc.asyncProperty(bodyArb(MAX_BODY_BYTES, messageText, batchText), framingArb, acceptVariant, async (body, framing, [kind, accept]) => {
-        const session = await openSession("2025-06-18");
-        try {
+      counted(fc.asyncProperty(bodyArb(messages, batchText), framingArb, acceptVariant, async (body, framing, [kind, accept]) => {
+        await inSession("2025-06-18", async (session) => {
           const bytes = renderBody(body);
-          const answer = await exchange(url, { method: "POST", headers: goodHeaders({ "mcp-session-id": session.id, "mcp-protocol-version": session.version }, accept), body: bytes, framing });
+          const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders(session.headers, accept), body: bytes, framing: framingFor(bytes, framing) }));
+          await closeSession(answer.headers["mcp-session-id"]);
           checkPost(answer, expectPost(bytes, { session: "valid", batches: false }), kind);
-          const created = answer.headers["mcp-session-id"];
-          if (typeof created === "string") await closeSession(created);
-        } finally {
-          await closeSession(session.id);
-        }
+        });
         await expectGatewayWorks();
-      }),
-      runs(150),
+      })),
+      runs(300),
     );
   });
 
   it("POST in a 2025-03-26 session: batches get exactly one response per request", async () => {
     const batchBody: fc.Arbitrary<Body> = fc.oneof(
       { arbitrary: fc.record({ kind: fc.constant("json" as const), node: plausibleBatchText as fc.Arbitrary<JsonNode>, prefix: fc.constant(""), suffix: fc.constant("") }), weight: 6 },
-      { arbitrary: bodyArb(MAX_BODY_BYTES, messageText, batchText), weight: 3 },
+      { arbitrary: bodyArb(messageText, batchText), weight: 3 },
     );
     await fc.assert(
-      fc.asyncProperty(batchBody, framingArb, acceptVariant, fc.boolean(), async (body, framing, [kind, accept], sendVersion) => {
-        const session = await openSession("2025-03-26");
-        try {
+      counted(fc.asyncProperty(batchBody, framingArb, acceptVariant, fc.boolean(), async (body, framing, [kind, accept], sendVersion) => {
+        await inSession("2025-03-26", async (session) => {
           const bytes = renderBody(body);
+          // 2025-03-26 clients do not know the MCP-Protocol-Version header; some send it anyway.
           const headers = goodHeaders({ "mcp-session-id": session.id, "mcp-protocol-version": sendVersion ? session.version : undefined }, accept);
-          const answer = await exchange(url, { method: "POST", headers, body: bytes, framing });
+          const answer = tally(await exchange(url, { method: "POST", headers, body: bytes, framing: framingFor(bytes, framing) }));
+          await closeSession(answer.headers["mcp-session-id"]);
           checkPost(answer, expectPost(bytes, { session: "valid", batches: true }), kind);
-          const created = answer.headers["mcp-session-id"];
-          if (typeof created === "string") await closeSession(created);
-        } finally {
-          await closeSession(session.id);
-        }
+        });
         await expectGatewayWorks();
-      }),
-      runs(150),
+      })),
+      runs(300),
+    );
+  });
+
+  it("a message with both result and error is refused as not JSON-RPC (-32600)", async () => {
+    const both = fc.record({ id: fc.oneof(idText, fc.constant(raw("null"))), result: jsonText, error: jsonText });
+    await fc.assert(
+      counted(fc.asyncProperty(both, async (message) => {
+        await inSession("2025-06-18", async (session) => {
+          const bytes = Buffer.from(obj({ jsonrpc: str("2.0"), id: message.id, result: message.result, error: message.error }).render());
+          const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders(session.headers), body: bytes }));
+          if (bytes.length > MAX_BODY_BYTES) return;
+          expect(answer.status, `answer to ${bytes.toString().slice(0, 200)}: ${answer.body}`).to.equal(400);
+          checkRefusal(answer, expectPost(bytes, { session: "valid", batches: false }).ids, -32600);
+        });
+        await expectGatewayWorks();
+      })),
+      runs(50),
     );
   });
 
@@ -568,9 +660,8 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
   it("POST with arbitrary Host, Origin, Content-Type, Accept, MCP-Protocol-Version and Mcp-Session-Id", async () => {
     const bodies = fc.constantFrom("initialize", "ping", "tools/list", "notification");
     await fc.assert(
-      fc.asyncProperty(headerInputArb, bodies, async (input, which) => {
-        const session = await openSession("2025-06-18");
-        try {
+      counted(fc.asyncProperty(headerInputArb, bodies, async (input, which) => {
+        await inSession("2025-06-18", async (session) => {
           const { headers, session: state, guard } = resolveHeaders(input, port, session.id);
           const message =
             which === "initialize"
@@ -579,7 +670,8 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
                 ? { jsonrpc: "2.0", method: "notifications/initialized" }
                 : { jsonrpc: "2.0", id: `h-${which}`, method: which };
           const bytes = Buffer.from(JSON.stringify(message));
-          const answer = await exchange(url, { method: "POST", headers, body: bytes });
+          const answer = tally(await exchange(url, { method: "POST", headers, body: bytes }));
+          await closeSession(answer.headers["mcp-session-id"]);
           const exp = expectPost(bytes, { session: state, batches: false, badVersion: input.version.label === "bad" });
           const known = guard !== "unknown" && input.contentType.label !== "unknown" && input.accept.label !== "unknown";
           if (guard === "bad") {
@@ -602,14 +694,10 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
           } else {
             checkPost(answer, { ...exp, status: undefined }, input.accept.label);
           }
-          const created = answer.headers["mcp-session-id"];
-          if (typeof created === "string") await closeSession(created);
-        } finally {
-          await closeSession(session.id);
-        }
+        });
         await expectGatewayWorks();
-      }),
-      runs(200),
+      })),
+      runs(300),
     );
   });
 
@@ -619,52 +707,33 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
     const methods = fc.constantFrom("GET", "DELETE", "PUT", "PATCH");
     const optionalBody = fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined });
     await fc.assert(
-      fc.asyncProperty(methods, headerInputArb, optionalBody, async (method, input, body) => {
-        const session = await openSession("2025-06-18");
-        const check = async () => {
+      counted(fc.asyncProperty(methods, headerInputArb, optionalBody, async (method, input, body) => {
+        await inSession("2025-06-18", async (session) => {
           const { headers, session: state, guard } = resolveHeaders(input, port, session.id);
-          const answer = await exchange(url, { method, headers, body: body ? Buffer.from(body) : undefined });
-          const versionKnown = input.version.label === "ok" || input.version.label === "bad";
-          if (guard === "bad") {
-            checkRefusal(answer);
-            return expect(answer.status, "foreign Host or Origin").to.equal(403);
-          }
+          const answer = tally(await exchange(url, { method, headers, body: body ? Buffer.from(body) : undefined }));
           if (answer.status >= 400) checkRefusal(answer);
-          if (guard === "unknown") {
-            if (answer.status < 400) expect(answer.status).to.equal(200);
-            return;
-          }
+          else expect(answer.status, `${method} answered ${answer.status}: ${answer.body}`).to.equal(200);
+          if (guard === "bad") return expect(answer.status, "foreign Host or Origin").to.equal(403);
+          if (guard === "unknown") return;
           if (method === "PUT" || method === "PATCH") {
             expect(answer.status).to.equal(405);
-            expect(answer.headers.allow).to.equal("GET, POST, DELETE");
-            return;
+            return expect(answer.headers.allow).to.equal("GET, POST, DELETE");
           }
-          if (method === "GET" && (input.accept.label === "json" || input.accept.label === "none")) {
-            expect(answer.status, "GET without text/event-stream in Accept").to.equal(406);
-            return;
-          }
+          if (method === "GET" && (input.accept.label === "json" || input.accept.label === "none")) return expect(answer.status, "GET without text/event-stream in Accept").to.equal(406);
           if (method === "GET" && input.accept.label === "unknown") return;
-          if (state === "missing") expect(answer.status, "no session id").to.equal(400);
-          else if (state === "unknown") expect(answer.status, "unknown session id").to.equal(404);
-          else if (input.version.label === "bad") expect(answer.status, "unsupported MCP-Protocol-Version").to.equal(400);
-          else if (versionKnown || answer.status < 400) {
-            expect(answer.status, `${method} of a live session`).to.equal(200);
-            if (method === "GET") expect(answer.stream, "GET opens an event stream").to.equal(true);
-            else {
-              expect(answer.body, "DELETE answers with an empty body").to.equal("");
-              const after = await post({ jsonrpc: "2.0", id: 1, method: "ping" }, { "mcp-session-id": session.id });
-              expect(after.status, "a deleted session is gone").to.equal(404);
-            }
-          }
-        };
-        try {
-          await check();
-        } finally {
-          await closeSession(session.id);
-        }
+          if (state === "missing") return expect(answer.status, "no session id").to.equal(400);
+          if (state === "unknown") return expect(answer.status, "unknown session id").to.equal(404);
+          if (input.version.label === "bad") return expect(answer.status, "unsupported MCP-Protocol-Version").to.equal(400);
+          if (answer.status >= 400 && input.version.label !== "ok") return; // another supported version, or an arbitrary value
+          expect(answer.status, `${method} of a live session`).to.equal(200);
+          if (method === "GET") return expect(answer.stream, "GET opens an event stream").to.equal(true);
+          expect(answer.body, "DELETE answers with an empty body").to.equal("");
+          const after = await post({ jsonrpc: "2.0", id: 1, method: "ping" }, { "mcp-session-id": session.id });
+          expect(after.status, "a deleted session is gone").to.equal(404);
+        });
         await expectGatewayWorks();
-      }),
-      runs(150),
+      })),
+      runs(200),
     );
   });
 
@@ -677,113 +746,143 @@ describe("fuzz: /mcp under arbitrary input (fast-check)", function () {
       id: validIdText,
       name: fc.option(toolNameText, { nil: undefined, freq: 10 }),
       arguments: fc.option(toolArgumentsText, { nil: undefined, freq: 6 }),
-      extra: fc.array(fc.tuple(fc.constantFrom("_meta", "task", ...DANGEROUS_KEYS), jsonText), { maxLength: 1 }),
+      // params._meta of the wrong type has its own property below.
+      extra: fc.array(fc.tuple(fc.constantFrom("task", "cursor", ...DANGEROUS_KEYS), jsonText), { maxLength: 1 }),
     });
     await fc.assert(
-      fc.asyncProperty(callArb, acceptVariant, async (call, [kind, accept]) => {
-        const session = await openSession("2025-06-18");
-        const check = async () => {
+      counted(fc.asyncProperty(callArb, acceptVariant, async (call, [kind, accept]) => {
+        await inSession("2025-06-18", async (session) => {
           const params = new JsonObject([...obj({ name: call.name, arguments: call.arguments }).members, ...call.extra]);
           const text = `{"jsonrpc":"2.0","id":${call.id.render()},"method":"tools/call","params":${params.render()}}`;
           const bytes = Buffer.from(text);
-          const answer = await exchange(url, { method: "POST", headers: goodHeaders({ "mcp-session-id": session.id, "mcp-protocol-version": session.version }, accept), body: bytes });
-          if (bytes.length > MAX_BODY_BYTES) {
-            checkRefusal(answer);
-            expect(answer.status).to.equal(413);
-            return;
-          }
+          const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders(session.headers, accept), body: bytes }));
+          if (bytes.length > MAX_BODY_BYTES) return checkRefusal(answer);
           const id = JSON.parse(call.id.render()) as Id;
+          if (answer.status === 400 && nestingDepth(text) > DEPTH_ANYONE_MAY_REFUSE) {
+            // Refused for its nesting: fine, as a JSON-RPC error for this very request.
+            return expect(idKey(checkRefusal(answer, [id], -32600).id), "a request refused for its nesting keeps its id").to.equal(idKey(id));
+          }
           const [response] = checkAnswered(answer, { batch: false, requests: [{ id, method: "tools/call" }] }, kind);
-          const parsed = JSON.parse(text) as { params: { name?: unknown; arguments?: unknown } };
+          const parsed = JSON.parse(text) as { params: Record<string, unknown> };
           const name = parsed.params.name;
           const args = parsed.params.arguments;
-          if (response?.error) {
-            // The upstream is healthy and the gateway is fine: input problems are -32602 (or the upstream's own verdict), not an outage.
-            expect([-32010, -32011, -32603, -32000, -32001], `error for a bad call must not blame the upstream or the gateway: ${JSON.stringify(response.error)}`).to.not.include(
-              response.error.code,
-            );
+          const error = response?.error;
+          if (error) {
+            // The upstream is healthy and nothing here is the gateway's fault: whatever is wrong is the input's fault,
+            // so the answer is -32602 or the upstream's own verdict, never "upstream unavailable/timed out" or a gateway error.
+            const blamesUpstream = error.code === -32010 || error.code === -32011;
+            const gatewayFailure = error.code === -32603 && /^internal error/i.test(error.message);
+            expect(blamesUpstream || gatewayFailure || error.code === -32000 || error.code === -32001, `error for a call the client got wrong: ${JSON.stringify(error)}`).to.equal(false);
           }
-          if (typeof name !== "string" || name === "") {
-            expect(response?.error?.code, "tools/call without a usable name").to.equal(-32602);
-          } else if (!catalog.has(name)) {
-            expect(response?.error, "unknown tool").to.deep.equal({ code: -32602, message: `Unknown tool: ${name}` });
-          } else if (name === "f_echo" && isPlainObject(args) && typeof args.text === "string" && response?.result) {
+          if (typeof name !== "string" || name === "") expect(error?.code, `tools/call without a usable name: ${JSON.stringify(response)}`).to.equal(-32602);
+          else if (!catalog.has(name)) expect(JSON.stringify(error), "unknown tool").to.equal(JSON.stringify({ code: -32602, message: `Unknown tool: ${name}` }));
+          else if (name === "f_echo" && isPlainObject(args) && typeof args.text === "string" && response?.result) {
             expect(response.result.content, "f_echo returns its text unchanged").to.deep.equal([{ type: "text", text: args.text }]);
           } else if (name === "f_add" && isPlainObject(args) && typeof args.a === "number" && typeof args.b === "number" && Number.isFinite(args.a + args.b) && response?.result) {
             expect((response.result.structuredContent as { sum: number }).sum === args.a + args.b, "f_add sums").to.equal(true);
           }
-        };
-        try {
-          await check();
-        } finally {
-          await closeSession(session.id);
-        }
+        });
         await expectGatewayWorks();
-      }),
-      runs(200),
+      })),
+      runs(300),
+    );
+  });
+
+  it("tools/call with params._meta of any value is answered as the client's mistake or a result, never as an upstream outage", async () => {
+    const metaArb = fc.oneof(
+      jsonText,
+      fc.record({ progressToken: jsonText }).map((m) => obj(m) as JsonNode),
+      objectText,
+    );
+    await fc.assert(
+      counted(fc.asyncProperty(validIdText, metaArb, async (idNode, meta) => {
+        await inSession("2025-06-18", async (session) => {
+          const bytes = Buffer.from(`{"jsonrpc":"2.0","id":${idNode.render()},"method":"tools/call","params":{"name":"f_echo","arguments":{"text":"hi"},"_meta":${meta.render()}}}`);
+          const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders(session.headers), body: bytes }));
+          if (bytes.length > MAX_BODY_BYTES) return checkRefusal(answer);
+          const id = JSON.parse(idNode.render()) as Id;
+          if (answer.status === 400 && nestingDepth(bytes.toString("utf8")) > DEPTH_ANYONE_MAY_REFUSE) {
+            return expect(idKey(checkRefusal(answer, [id], -32600).id), "a request refused for its nesting keeps its id").to.equal(idKey(id));
+          }
+          const [response] = checkAnswered(answer, { batch: false, requests: [{ id, method: "tools/call" }] });
+          const error = response?.error;
+          if (error) expect([-32010, -32011, -32000, -32001], `answer to _meta ${meta.show()}: ${JSON.stringify(error)}`).to.not.include(error.code);
+        });
+        await expectGatewayWorks();
+      })),
+      runs(50),
     );
   });
 
   // ---- 5. initialize ----
 
-  it("initialize with arbitrary params: a refusal with its id, or a session that works", async () => {
-    const dangerousObject = fc.array(fc.tuple(fc.constantFrom(...DANGEROUS_KEYS), jsonText), { minLength: 1, maxLength: 2 }).map((members) => new JsonObject(members) as JsonNode);
+  const dangerousObject = fc.array(fc.tuple(fc.constantFrom(...DANGEROUS_KEYS), jsonText), { minLength: 1, maxLength: 2 }).map((members) => new JsonObject(members) as JsonNode);
+  const versionText = fc.oneof(fc.constantFrom("2025-06-18", "2025-03-26", "2025-11-25", "2024-11-05", "1999-01-01").map(str), jsonText);
+
+  function initializeText(id: JsonNode, params: Record<string, JsonNode | undefined>): Buffer {
+    return Buffer.from(`{"jsonrpc":"2.0","id":${id.render()},"method":"initialize","params":${obj(params).render()}}`);
+  }
+
+  it("initialize with arbitrary params is answered with a result or a 4xx refusal carrying its id, never a 5xx", async () => {
     const infoValue = fc.oneof(stringText, jsonText, dangerousObject);
     const initArb = fc.record({
       id: validIdText,
-      protocolVersion: fc.option(fc.oneof(fc.constantFrom("2025-06-18", "2025-03-26", "2025-11-25", "2024-11-05", "1999-01-01").map(str), jsonText), { nil: undefined }),
-      capabilities: fc.option(
-        fc.oneof(
-          fc.constant<JsonNode>(raw("{}")),
-          fc.record({ sampling: jsonText, elicitation: jsonText, roots: jsonText, experimental: jsonText }, { requiredKeys: [] }).map((m) => obj(m)),
-          objectText,
-          jsonText,
-        ),
-        { nil: undefined },
-      ),
-      clientInfo: fc.option(fc.oneof(fc.record({ name: infoValue, version: infoValue }, { requiredKeys: [] }).map((m) => obj(m) as JsonNode), jsonText), { nil: undefined }),
+      protocolVersion: fc.option(versionText, { nil: undefined }),
+      capabilities: fc.option(fc.oneof(objectText, jsonText), { nil: undefined }),
+      clientInfo: fc.option(fc.oneof(fc.record({ name: infoValue, version: infoValue }, { requiredKeys: [] }).map((m) => obj(m) as JsonNode), jsonText, dangerousObject), { nil: undefined }),
     });
     await fc.assert(
-      fc.asyncProperty(initArb, acceptVariant, async (init, [kind, accept]) => {
-        await checkInitialize(init, kind, accept);
-        await expectGatewayWorks();
-      }),
-      runs(150),
-    );
-    async function checkInitialize(init: { id: JsonNode; protocolVersion?: JsonNode; capabilities?: JsonNode; clientInfo?: JsonNode }, kind: AcceptKind, accept: string) {
-        const params = obj({ protocolVersion: init.protocolVersion, capabilities: init.capabilities, clientInfo: init.clientInfo });
-        const text = `{"jsonrpc":"2.0","id":${init.id.render()},"method":"initialize","params":${params.render()}}`;
-        const bytes = Buffer.from(text);
-        const answer = await exchange(url, { method: "POST", headers: goodHeaders({}, accept), body: bytes });
-        const id = JSON.parse(init.id.render()) as Id;
-        if (bytes.length > MAX_BODY_BYTES) {
-          checkRefusal(answer);
-          return;
-        }
-        if (answer.status !== 200) {
+      counted(fc.asyncProperty(initArb, acceptVariant, async ({ id: idNode, ...params }, [kind, accept]) => {
+        const bytes = initializeText(idNode, params);
+        const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders({}, accept), body: bytes }));
+        await closeSession(answer.headers["mcp-session-id"]);
+        if (bytes.length > MAX_BODY_BYTES) return void checkRefusal(answer);
+        const id = JSON.parse(idNode.render()) as Id;
+        if (answer.status === 200) {
+          const [response] = checkAnswered(answer, { batch: false, requests: [{ id, method: "initialize" }] }, kind);
+          if (response?.result) expect(answer.headers["mcp-session-id"], "initialize result comes with a session").to.be.a("string");
+        } else {
           const refusal = checkRefusal(answer, [id]);
           expect(idKey(refusal.id), "a refused initialize carries its request id").to.equal(idKey(id));
-          return;
         }
-        const [response] = checkAnswered(answer, { batch: false, requests: [{ id, method: "initialize" }] }, kind);
-        const sessionId = answer.headers["mcp-session-id"];
-        if (!response?.result) return;
-        expect(sessionId, "initialize result comes with a session").to.be.a("string");
-        try {
-          // The gateway accepted this session, so it has to be usable.
-          const version = response.result.protocolVersion as string;
-          const call = await post({ jsonrpc: "2.0", id: "after-init", method: "tools/call", params: { name: "f_echo", arguments: { text: "usable" } } }, {
-            "mcp-session-id": sessionId as string,
-            "mcp-protocol-version": version,
-          });
-          expect(sseOrJson(call)[0], "f_echo in the session this initialize opened").to.deep.equal({ jsonrpc: "2.0", id: "after-init", result: { content: [{ type: "text", text: "usable" }] } });
-        } finally {
-          await closeSession(sessionId as string);
-        }
-    }
+        await expectGatewayWorks();
+      })),
+      runs(200),
+    );
   });
 
-  it("logged no uncaught exception or unhandled rejection", () => {
+  it("a session the gateway accepted at initialize can call tools, whatever capabilities the client declared", async () => {
+    const capabilityArb = fc.oneof(
+      fc.record({ sampling: jsonText, elicitation: jsonText, roots: jsonText, experimental: jsonText }, { requiredKeys: [] }).map((m) => obj(m) as JsonNode),
+      objectText,
+      jsonText,
+    );
+    const initArb = fc.record({ id: validIdText, protocolVersion: fc.option(versionText, { nil: undefined }), capabilities: fc.option(capabilityArb, { nil: undefined }) });
+    await fc.assert(
+      counted(fc.asyncProperty(initArb, async ({ id, protocolVersion, capabilities }) => {
+        const bytes = initializeText(id, { protocolVersion, capabilities, clientInfo: obj({ name: str("fuzz"), version: str("1") }) });
+        const answer = tally(await exchange(url, { method: "POST", headers: goodHeaders(), body: bytes }));
+        const sessionId = answer.headers["mcp-session-id"];
+        try {
+          if (answer.status !== 200 || typeof sessionId !== "string") return;
+          const version = ((sseOrJson(answer)[0] as JsonRpcReply).result?.protocolVersion as string) ?? "";
+          const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": version };
+          await post({ jsonrpc: "2.0", method: "notifications/initialized" }, headers);
+          const call = await post({ jsonrpc: "2.0", id: "after-init", method: "tools/call", params: { name: "f_echo", arguments: { text: "usable" } } }, headers);
+          const got = JSON.stringify(sseOrJson(call)[0]);
+          expect(got, `f_echo in the session this initialize opened answered ${got}`).to.equal(
+            JSON.stringify({ jsonrpc: "2.0", id: "after-init", result: { content: [{ type: "text", text: "usable" }] } }),
+          );
+        } finally {
+          await closeSession(sessionId);
+        }
+        await expectGatewayWorks();
+      })),
+      runs(100),
+    );
+  });
+
+  it("logged no uncaught exception or unhandled rejection, and is still running", () => {
     expect(gateway.output()).to.not.match(/uncaught exception|unhandled rejection/);
     expect(gateway.child.exitCode).to.equal(null);
   });

@@ -203,7 +203,7 @@ export const paramsText: fc.Arbitrary<JsonNode> = fc.oneof(
   { arbitrary: fc.record({ cursor: fc.oneof(fc.constantFrom(Buffer.from("o:1").toString("base64url"), Buffer.from("o:999999999").toString("base64url"), "").map(str), jsonText) }).map((m) => obj(m)), weight: 1 },
   { arbitrary: fc.record({ requestId: jsonText, reason: jsonText }, { requiredKeys: [] }).map((m) => obj(m)), weight: 1 },
   { arbitrary: objectText, weight: 2 },
-  { arbitrary: jsonText, weight: 2 },
+  { arbitrary: jsonText, weight: 1 },
 );
 
 // ---- JSON-RPC messages and batches ----
@@ -218,7 +218,7 @@ export const idText: fc.Arbitrary<JsonNode> = fc.oneof(
 );
 
 const jsonrpcText: fc.Arbitrary<JsonNode> = fc.oneof(
-  { arbitrary: fc.constant(str("2.0")), weight: 12 },
+  { arbitrary: fc.constant(str("2.0")), weight: 20 },
   { arbitrary: fc.constantFrom('"1.0"', '"2.0 "', '"2"', "2", "2.0", "null", '"2.00"').map(raw), weight: 1 },
   { arbitrary: jsonText, weight: 1 },
 );
@@ -238,6 +238,8 @@ const errorText: fc.Arbitrary<JsonNode> = fc.oneof(
 export const messageText: fc.Arbitrary<JsonObject> = fc
   .record(
     {
+      // Mostly requests/notifications: result/error rarely come along with a method.
+      shape: fc.oneof({ arbitrary: fc.constant("message"), weight: 6 }, fc.constant("response"), fc.constant("any")),
       jsonrpc: jsonrpcText,
       id: idText,
       method: methodText,
@@ -246,16 +248,12 @@ export const messageText: fc.Arbitrary<JsonObject> = fc
       error: errorText,
       extra: fc.array(fc.tuple(keyArb, jsonText), { maxLength: 2 }),
     },
-    { requiredKeys: [] },
+    { requiredKeys: ["shape"] },
   )
-  .chain((fields) =>
-    // Mostly requests/notifications: result/error rarely come along with a method.
-    fc.constantFrom("message", "message", "message", "response", "any").map((shape) => {
-      const { extra, ...rest } = fields;
-      const members = shape === "message" ? { ...rest, result: undefined, error: undefined } : shape === "response" ? { ...rest, method: undefined, params: undefined } : rest;
-      return new JsonObject([...obj(members).members, ...(extra ?? [])]);
-    }),
-  );
+  .map(({ shape, extra, ...rest }) => {
+    const members = shape === "message" ? { ...rest, result: undefined, error: undefined } : shape === "response" ? { ...rest, method: undefined, params: undefined } : rest;
+    return new JsonObject([...obj(members).members, ...(extra ?? [])]);
+  });
 
 /** A batch: several messages, sometimes with nested arrays or plain values inside; possibly empty. */
 export const batchText: fc.Arbitrary<JsonArray> = fc
@@ -269,16 +267,27 @@ export const batchText: fc.Arbitrary<JsonArray> = fc
   )
   .map((items) => new JsonArray(items));
 
+/** Ids a careful client uses: integers and short strings (and the odd float or huge number). */
+export const plausibleIdText: fc.Arbitrary<JsonNode> = fc.oneof(
+  { arbitrary: fc.integer({ min: -5, max: 1000 }).map((n) => raw(String(n))), weight: 4 },
+  { arbitrary: fc.string({ maxLength: 10 }).map(str), weight: 4 },
+  { arbitrary: fc.constantFrom("1.5", "-0", "9007199254740993", "123456789012345678901234567890").map(raw), weight: 1 },
+);
+
+/** A request or notification a careful client could send (odd params values included). */
+export const plausibleMessageText: fc.Arbitrary<JsonNode> = fc
+  .record({
+    id: fc.option(plausibleIdText, { nil: undefined, freq: 5 }),
+    method: fc.constantFrom(...KNOWN_METHODS.filter((m) => m !== "initialize")).map(str),
+    params: fc.option(fc.oneof(toolsCallParams, objectText), { nil: undefined }),
+  })
+  .map(({ id, method, params }) => obj({ jsonrpc: str("2.0"), id, method, params }));
+
 /** Batches from a client that mostly gets them right: valid requests and notifications, sometimes one bad element. */
 export const plausibleBatchText: fc.Arbitrary<JsonArray> = fc
   .array(
     fc.oneof(
-      {
-        arbitrary: fc
-          .record({ id: fc.option(idText, { nil: undefined }), method: methodText, params: fc.option(paramsText, { nil: undefined }) })
-          .map(({ id, method, params }) => obj({ jsonrpc: str("2.0"), id, method, params })) as fc.Arbitrary<JsonNode>,
-        weight: 8,
-      },
+      { arbitrary: plausibleMessageText, weight: 12 },
       { arbitrary: messageText as fc.Arbitrary<JsonNode>, weight: 1 },
     ),
     { minLength: 1, maxLength: 8 },
@@ -290,8 +299,7 @@ export const plausibleBatchText: fc.Arbitrary<JsonArray> = fc
 export type Body =
   | { kind: "json"; node: JsonNode; prefix: string; suffix: string }
   | { kind: "bytes"; bytes: Uint8Array }
-  | { kind: "truncated"; node: JsonNode; keep: number }
-  | { kind: "padded"; size: number };
+  | { kind: "truncated"; node: JsonNode; keep: number };
 
 export function renderBody(body: Body): Buffer {
   switch (body.kind) {
@@ -303,8 +311,6 @@ export function renderBody(body: Body): Buffer {
       const text = Buffer.from(body.node.render(), "utf8");
       return text.subarray(0, Math.min(body.keep, Math.max(0, text.length - 1)));
     }
-    case "padded":
-      return paddedPing(body.size);
   }
 }
 
@@ -317,20 +323,13 @@ export function paddedPing(size: number): Buffer {
 
 const wrapper = fc.constantFrom("", "", "", " ", "\n\t", "\uFEFF");
 
-export function bodyArb(maxBodyBytes: number, messages: fc.Arbitrary<JsonNode>, batches: fc.Arbitrary<JsonNode>): fc.Arbitrary<Body> {
+export function bodyArb(messages: fc.Arbitrary<JsonNode>, batches: fc.Arbitrary<JsonNode>): fc.Arbitrary<Body> {
   return fc.oneof(
     { arbitrary: fc.record({ kind: fc.constant("json" as const), node: messages, prefix: wrapper, suffix: wrapper }), weight: 8 },
     { arbitrary: fc.record({ kind: fc.constant("json" as const), node: batches, prefix: wrapper, suffix: wrapper }), weight: 4 },
     { arbitrary: fc.record({ kind: fc.constant("json" as const), node: jsonText, prefix: wrapper, suffix: wrapper }), weight: 2 },
     { arbitrary: fc.record({ kind: fc.constant("bytes" as const), bytes: fc.uint8Array({ maxLength: 200 }) }), weight: 1 },
     { arbitrary: fc.record({ kind: fc.constant("truncated" as const), node: messages, keep: fc.nat({ max: 200 }) }), weight: 1 },
-    {
-      arbitrary: fc.record({
-        kind: fc.constant("padded" as const),
-        size: fc.oneof(fc.integer({ min: maxBodyBytes - 8, max: maxBodyBytes + 8 }), fc.integer({ min: maxBodyBytes + 1, max: 3 * maxBodyBytes })),
-      }),
-      weight: 1,
-    },
   );
 }
 
