@@ -25,7 +25,7 @@ import {
 import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { RegistryServer } from "../registry/schema.js";
-import type { GatewaySession } from "../session/session.js";
+import type { GatewaySession, InflightCall } from "../session/session.js";
 import type { SessionStore } from "../session/store.js";
 import type { EventStream } from "../transport/event-stream.js";
 import type { RequestChannel } from "../transport/post-responder.js";
@@ -289,7 +289,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) throw invalidParams(`params.${key} must be an object`);
     }
     const server = route.server;
-    const call: { server: string; upstream?: UpstreamSession; upstreamId?: string | number } = { server: server.name };
+    const call: InflightCall = { server: server.name };
     session.inflight.set(request.id, call);
     const started = performance.now();
     try {

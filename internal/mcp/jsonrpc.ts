@@ -114,20 +114,12 @@ export function resultResponse(id: JsonRpcId, result: Record<string, unknown>): 
   return { jsonrpc: "2.0", id, result };
 }
 
-export function isErrorResponse(message: JsonRpcResponse): message is JsonRpcErrorResponse {
-  return "error" in message;
-}
-
 export function isRequest(message: JsonRpcMessage): message is JsonRpcRequest {
   return "method" in message && "id" in message;
 }
 
 export function isNotification(message: JsonRpcMessage): message is JsonRpcNotification {
   return "method" in message && !("id" in message);
-}
-
-export function isResponse(message: JsonRpcMessage): message is JsonRpcResponse {
-  return !("method" in message);
 }
 
 /**

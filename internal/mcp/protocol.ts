@@ -3,8 +3,6 @@
 /** Newest first: the first entry is what the gateway offers when a peer asks for something unknown. */
 export const SUPPORTED_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"] as const;
 export const LATEST_PROTOCOL_VERSION: string = SUPPORTED_PROTOCOL_VERSIONS[0];
-/** What a request without an MCP-Protocol-Version header is assumed to speak (spec 2025-06-18). */
-export const DEFAULT_HEADER_PROTOCOL_VERSION = "2025-03-26";
 
 export function isSupportedProtocolVersion(version: unknown): version is string {
   return typeof version === "string" && (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version);

@@ -1,7 +1,7 @@
 // One MCP client session to one upstream server: the initialize handshake, requests with ids
 // of our own (so ids from different clients can never collide upstream), and a single
 // transparent re-initialize when the upstream has forgotten the session.
-import { classify, ErrorCode, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
+import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion, Method, Notification } from "../mcp/protocol.js";
 import { SessionExpiredError, UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
 import type { UpstreamHttp, UpstreamTarget } from "./http.js";
@@ -169,13 +169,4 @@ export class UpstreamSession {
       );
     });
   }
-}
-
-/** A JSON-RPC error for a response that never came, with the request's own id. */
-export function upstreamFailure(id: JsonRpcId, server: string, reason: string, timedOut: boolean): JsonRpcResponse {
-  return {
-    jsonrpc: "2.0",
-    id,
-    error: { code: timedOut ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamUnavailable, message: `upstream ${server}: ${reason}` },
-  };
 }
