@@ -1,5 +1,7 @@
 // broker-router: wires flags to the broker components and serves them until SIGTERM.
 import { once } from "node:events";
+import { authSettings } from "../../internal/auth/config.js";
+import { authGuard } from "../../internal/auth/guard.js";
 import { Broker } from "../../internal/broker/broker.js";
 import { ListPages } from "../../internal/catalog/pages.js";
 import { splitAddress } from "../../internal/config/address.js";
@@ -32,6 +34,13 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(options["log-level"]);
+  let auth;
+  try {
+    auth = authSettings(options);
+  } catch (err) {
+    process.stderr.write(`broker-router: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   // A gateway outlives one bad promise; an exception that escaped every handler leaves state unknown.
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
   process.on("uncaughtException", (err) => {
@@ -56,13 +65,14 @@ async function main(): Promise<void> {
     requestTimeoutMs: options["upstream-timeout-seconds"] * 1000,
   });
   const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);
-  const mcpHandler = streamableHttpHandler(broker, {
+  const transport = streamableHttpHandler(broker, {
     maxBodyBytes: options["max-body-bytes"],
     hostGuard: new HostGuard({ allowedHosts, allowedOrigins: options["allowed-origins"] }),
     keepAliveMs: options["keep-alive-seconds"] * 1000,
   });
+  const mcpHandler = authGuard(auth.guard, transport, log);
   let accepting = true;
-  const server = createHttpServer({ mcpHandler, directory, metrics, accepting: () => accepting });
+  const server = createHttpServer({ mcpHandler, directory, metrics, accepting: () => accepting, protectedResource: auth.protectedResource });
 
   const secret = options["mcp-gateway-config-secret"];
   let source: RegistrySource;
@@ -80,7 +90,10 @@ async function main(): Promise<void> {
   server.listen(port, host);
   server.keepAliveTimeout = 65_000;
   await once(server, "listening");
-  log.info({ address: `${host}:${port}`, allowedHosts }, "broker-router listening; MCP at /mcp");
+  log.info(
+    { address: `${host}:${port}`, allowedHosts, clientAuth: Boolean(auth.guard.bearer), authorizedToolsHeader: Boolean(auth.guard.authorizedTools) },
+    "broker-router listening; MCP at /mcp",
+  );
 
   const shutdown = async (signal: string) => {
     if (!accepting) return;

@@ -22,6 +22,8 @@ import {
   type JsonRpcResponse,
   type Params,
 } from "../mcp/jsonrpc.js";
+import { grantOf } from "../auth/request-grants.js";
+import { combineFilters } from "../auth/tool-grant.js";
 import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { RegistryServer } from "../registry/schema.js";
@@ -192,7 +194,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         return { raw: this.pages.page("tools", params.cursor, this.toolFilter(headers)) };
       case Method.ToolsCall: {
         const name = stringParam(params, "name");
-        const filter = this.toolFilter(headers);
+        // A tool the caller is not granted is unknown to it: the refusal must not reveal that it exists.
+        if (!this.grantAllows(headers, name)) throw invalidParams(`Unknown tool: ${name}`);
+        const filter = this.virtualServerFilter(headers);
         if (filter && !filter.allows(name)) throw invalidParams(`Unknown tool: ${name} (not part of virtual server ${String(headers[VIRTUAL_SERVER_HEADER])})`);
         const route = catalog.findTool(name);
         if (!route) throw invalidParams(`Unknown tool: ${name}`);
@@ -272,7 +276,16 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     return { result: {} };
   }
 
+  /** What one request may see of the tools: its virtual server, narrowed by any verified grant. */
   private toolFilter(headers: IncomingHttpHeaders): ListFilter | undefined {
+    return combineFilters(this.virtualServerFilter(headers), grantOf(headers));
+  }
+
+  private grantAllows(headers: IncomingHttpHeaders, name: string): boolean {
+    return grantOf(headers)?.allows(name) ?? true;
+  }
+
+  private virtualServerFilter(headers: IncomingHttpHeaders): ListFilter | undefined {
     const name = headers[VIRTUAL_SERVER_HEADER];
     if (typeof name !== "string" || name === "") return undefined;
     const virtualServer = this.directory.virtualServer(name);

@@ -4,6 +4,7 @@ import express, { type Express } from "express";
 import type { ServerStatus } from "../catalog/catalog.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
+import { METADATA_PATH, metadataDocument, type ProtectedResource } from "../auth/protected-resource.js";
 
 export interface AppParts {
   mcpHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -11,6 +12,8 @@ export interface AppParts {
   metrics: GatewayMetrics;
   /** False while shutting down, so load balancers stop sending new sessions. */
   accepting: () => boolean;
+  /** Set when clients must authenticate: RFC 9728 metadata is served then, 404 otherwise. */
+  protectedResource?: ProtectedResource;
 }
 
 /** The /status document: each server's readiness, message and counts (no URLs or credentials). */
@@ -51,6 +54,13 @@ function createApp(parts: AppParts): Express {
   app.get("/metrics", async (_req, res) => {
     res.type(parts.metrics.registry.contentType).send(await parts.metrics.registry.metrics());
   });
+  const resource = parts.protectedResource;
+  if (resource) {
+    // RFC 9728 also places the document under the resource's path (…/oauth-protected-resource/mcp).
+    app.get([METADATA_PATH, `${METADATA_PATH}/mcp`], (_req, res) => {
+      res.json(metadataDocument(resource));
+    });
+  }
   app.use((_req, res) => {
     res.status(404).json({ error: "not found" });
   });

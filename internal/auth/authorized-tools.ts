@@ -1,0 +1,28 @@
+// The x-authorized-tools header: an ES256 JWT from a trusted issuer (typically an authorization
+// policy in front of the gateway) whose `allowed-tools` (or `tools`) claim lists the tools the
+// caller may see. Only ES256 is accepted, so a token signed any other way is refused outright.
+import type { IncomingHttpHeaders } from "node:http";
+import { jwtVerify, type JWTVerifyGetKey } from "jose";
+import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
+
+export const AUTHORIZED_TOOLS_HEADER = "x-authorized-tools";
+
+export interface AuthorizedToolsConfig {
+  keys: JWTVerifyGetKey;
+  issuer: string;
+}
+
+export type AuthorizedToolsOutcome = { ok: true; grant: ToolGrant } | { ok: false; reason: string };
+
+export async function verifyAuthorizedTools(headers: IncomingHttpHeaders, config: AuthorizedToolsConfig): Promise<AuthorizedToolsOutcome> {
+  const token = headers[AUTHORIZED_TOOLS_HEADER];
+  if (typeof token !== "string" || token === "") return { ok: false, reason: `missing ${AUTHORIZED_TOOLS_HEADER} header` };
+  try {
+    const { payload } = await jwtVerify(token, config.keys, { issuer: config.issuer, algorithms: ["ES256"] });
+    const tools = toolsFromClaim(payload["allowed-tools"] ?? payload.tools);
+    if (!tools) return { ok: false, reason: `${AUTHORIZED_TOOLS_HEADER}: claim allowed-tools must list tool names` };
+    return { ok: true, grant: new ToolGrant(new Set(tools)) };
+  } catch (err) {
+    return { ok: false, reason: `${AUTHORIZED_TOOLS_HEADER}: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,69 @@
+// Runs before the MCP transport: authenticates the client, verifies the tool grants, and answers
+// 401 itself when either fails, so an unauthenticated request never reaches a session or upstream.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../log/logger.js";
+import { errorResponse, ErrorCode } from "../mcp/jsonrpc.js";
+import { verifyAuthorizedTools, type AuthorizedToolsConfig } from "./authorized-tools.js";
+import { verifyBearer, type BearerConfig } from "./bearer.js";
+import { metadataUrl } from "./protected-resource.js";
+import { attachGrant } from "./request-grants.js";
+import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
+
+export interface AuthGuardConfig {
+  bearer?: BearerConfig & {
+    /** Resource identifier; the metadata URL in WWW-Authenticate is derived from it. */
+    resource: string;
+    /** Claim of the client token listing the tools it may use; empty = no per-tool limit from the token. */
+    toolsClaim: string;
+  };
+  authorizedTools?: AuthorizedToolsConfig;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function unauthorized(res: ServerResponse, message: string, wwwAuthenticate?: string): void {
+  const body = JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, message));
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+  if (wwwAuthenticate) headers["www-authenticate"] = wwwAuthenticate;
+  res.writeHead(401, headers);
+  res.end(body);
+}
+
+export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): Handler {
+  if (!config.bearer && !config.authorizedTools) return next;
+  const challenge = config.bearer ? `Bearer resource_metadata="${metadataUrl(config.bearer.resource)}"` : undefined;
+  return async (req, res) => {
+    let grant: ToolGrant | undefined;
+    if (config.bearer) {
+      const outcome = await verifyBearer(req.headers, config.bearer);
+      if (!outcome.ok) {
+        // Only the reason is logged: tokens and headers stay out of log lines.
+        log.debug({ reason: outcome.reason }, "client authentication failed");
+        const header = outcome.invalid ? `${challenge}, error="invalid_token"` : challenge;
+        unauthorized(res, `Unauthorized: ${outcome.invalid ? "invalid token" : "bearer token required"}`, header);
+        req.resume();
+        return;
+      }
+      if (config.bearer.toolsClaim) {
+        const claim = outcome.claims[config.bearer.toolsClaim];
+        if (claim !== undefined) {
+          const tools = toolsFromClaim(claim);
+          // A claim that is there but unreadable grants nothing rather than everything.
+          grant = new ToolGrant(new Set(tools ?? []));
+        }
+      }
+    }
+    if (config.authorizedTools) {
+      const outcome = await verifyAuthorizedTools(req.headers, config.authorizedTools);
+      if (!outcome.ok) {
+        log.debug({ reason: outcome.reason }, "tool authorization failed");
+        unauthorized(res, `Unauthorized: ${outcome.reason}`, challenge);
+        req.resume();
+        return;
+      }
+      grant = outcome.grant.intersect(grant);
+    }
+    if (grant) attachGrant(req.headers, grant);
+    await next(req, res);
+  };
+}
