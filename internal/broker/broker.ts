@@ -132,7 +132,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     const params = notification.params ?? {};
     switch (notification.method) {
       case Notification.Initialized:
-        session.initialized = true;
+        // Nothing to do: the gateway serves a session from initialize on.
         return;
       case Notification.Cancelled: {
         const call = session.inflight.get(params.requestId as string | number);
@@ -348,10 +348,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       }
       return;
     }
-    const id = session.forwardId();
-    session.forwardedRequests.set(id, { upstream, upstreamId: message.id });
-    if (channel.send({ ...message, id }) || session.notify({ ...message, id })) return;
-    session.forwardedRequests.delete(id);
+    const forwarded = session.forwardRequest(upstream, message);
+    if (channel.send(forwarded) || session.notify(forwarded)) return;
+    session.forwardedRequests.delete(forwarded.id);
     upstream.reply(errorResponse(message.id, ErrorCode.InternalError, "the client has no open stream to receive this request")).catch(() => undefined);
   }
 
@@ -393,9 +392,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     session.upstreamListeners.set(server.name, controller);
     const onMessage = (message: JsonRpcMessage) => {
       if (isRequest(message)) {
-        const id = session.forwardId();
-        session.forwardedRequests.set(id, { upstream, upstreamId: message.id });
-        session.notify({ ...message, id });
+        session.notify(session.forwardRequest(upstream, message));
       } else if (isNotification(message) && isRelayedUpdate(session, message)) {
         session.notify(message);
       }

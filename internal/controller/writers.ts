@@ -9,6 +9,11 @@ import type { Meta, Secret } from "./resources.js";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "mcp-gateway-controller";
 
+/** Where one of our resources lives, as CustomObjectsApi takes it. */
+function address(plural: string, meta: Meta) {
+  return { group: GROUP, version: VERSION, plural, namespace: meta.namespace ?? "", name: meta.name };
+}
+
 export class Writers {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
@@ -23,26 +28,12 @@ export class Writers {
 
   /** Replaces the status; the resourceVersion makes a stale write fail (409) and the key retry. */
   async status(plural: string, object: { metadata: Meta; status?: unknown }, status: unknown): Promise<void> {
-    await this.custom.replaceNamespacedCustomObjectStatus({
-      group: GROUP,
-      version: VERSION,
-      plural,
-      namespace: object.metadata.namespace ?? "",
-      name: object.metadata.name,
-      body: { ...object, status },
-    });
+    await this.custom.replaceNamespacedCustomObjectStatus({ ...address(plural, object.metadata), body: { ...object, status } });
     this.metrics.writes.inc({ kind: plural, what: "status" });
   }
 
   async finalizers(plural: string, object: { metadata: Meta }, finalizers: string[]): Promise<void> {
-    await this.custom.replaceNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural,
-      namespace: object.metadata.namespace ?? "",
-      name: object.metadata.name,
-      body: { ...object, metadata: { ...object.metadata, finalizers } },
-    });
+    await this.custom.replaceNamespacedCustomObject({ ...address(plural, object.metadata), body: { ...object, metadata: { ...object.metadata, finalizers } } });
     this.metrics.writes.inc({ kind: plural, what: "finalizers" });
   }
 

@@ -1,7 +1,7 @@
 // What the gateway remembers about one client session: the negotiated protocol, the upstream
 // sessions opened on its behalf, its open GET streams, subscriptions and log level, and the
 // id mappings for requests travelling between it and its upstreams.
-import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from "../mcp/jsonrpc.js";
 import type { UpstreamSession } from "../upstream/session.js";
 
 /** A server-to-client channel the transport opened for this session (a GET stream). */
@@ -32,7 +32,6 @@ export interface SessionInit {
 
 export class GatewaySession {
   lastSeen = Date.now();
-  initialized = false;
   logLevel?: string;
   /** Upstream sessions by server name, opened on first use. */
   readonly upstreams = new Map<string, Promise<UpstreamSession>>();
@@ -58,9 +57,14 @@ export class GatewaySession {
     return this.init.protocolVersion;
   }
 
-  /** Ids the gateway gives requests it forwards to the client; prefixed so they never look like an upstream's. */
-  forwardId(): string {
-    return `gw-${this.nextForwardId++}`;
+  /**
+   * The copy of an upstream's request that goes to the client: under a gateway id (prefixed so
+   * it never looks like an upstream's), remembered so the client's answer finds its way back.
+   */
+  forwardRequest(upstream: UpstreamSession, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
+    const id = `gw-${this.nextForwardId++}`;
+    this.forwardedRequests.set(id, { upstream, upstreamId: request.id });
+    return { ...request, id };
   }
 
   /** Opens a stream and hands it the list changes it missed, so a reconnecting client does not keep a stale list. */

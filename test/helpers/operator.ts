@@ -680,3 +680,25 @@ export function recordTiming(what: string, ms: number): void {
   timings.push({ what, ms: Math.round(ms) });
   console.log(`      [timing] ${what}: ${Math.round(ms)} ms`);
 }
+
+/** Undo steps of one test, run newest first after it (a stack's own clean-up before its broker stops). */
+export class Cleanups {
+  private steps: Array<() => Promise<unknown>> = [];
+
+  add(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.reverse()) await step().catch((err: unknown) => console.warn(`cleanup: ${String(err)}`));
+    this.steps = [];
+  }
+
+  /** A stack whose broker is stopped and whose objects are removed (while a controller can still drop finalizers) after the test. */
+  async stack(op: OperatorEnv, prefix: string): Promise<Stack> {
+    const created = await startStack(op, prefix);
+    this.add(() => created.broker.stop());
+    this.add(() => created.cleanup());
+    return created;
+  }
+}

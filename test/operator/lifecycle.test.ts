@@ -19,7 +19,6 @@ import {
   restartApiserver,
   sleep,
   startController,
-  startStack,
   stopAllProcesses,
   sumMetric,
   virtualServerYaml,
@@ -30,34 +29,28 @@ import {
   type OperatorEnv,
   type Plural,
   type Stack,
+  Cleanups,
 } from "../helpers/operator.js";
 
 describe("operator: controller lifecycle", function () {
   this.timeout(90_000);
   let op: OperatorEnv;
-  let cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups = new Cleanups();
 
   before(async () => {
     op = await operatorEnv();
   });
 
   afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => console.warn(`cleanup: ${String(err)}`));
-    cleanups = [];
+    await cleanups.run();
     await stopAllProcesses();
   });
 
-  async function stack(prefix: string): Promise<Stack> {
-    const created = await startStack(op, prefix);
-    cleanups.push(() => created.broker.stop());
-    // Runs first (cleanups run in reverse), while a controller is still there to drop finalizers.
-    cleanups.push(() => created.cleanup());
-    return created;
-  }
+  const stack = (prefix: string): Promise<Stack> => cleanups.stack(op, prefix);
 
   async function upstream(name: string): Promise<UpstreamServer> {
     const server = await startUpstreamServer({ name });
-    cleanups.push(() => server.stop());
+    cleanups.add(() => server.stop());
     return server;
   }
 
@@ -163,7 +156,7 @@ describe("operator: controller lifecycle", function () {
     await s.register("before", before.port, { toolPrefix: "b_" });
     await waitForReady(op, "mcpserverregistrations", s.namespace, "before");
     const client = await connectClient(s.broker.mcpUrl);
-    cleanups.push(() => client.close());
+    cleanups.add(() => client.close());
 
     let started = performance.now();
     const restartLog = await restartApiserver(op);

@@ -20,7 +20,6 @@ import {
   registryText,
   markRouteAccepted,
   startController,
-  startStack,
   stopAllProcesses,
   virtualServerYaml,
   waitForReady,
@@ -29,6 +28,7 @@ import {
   type ControllerProcess,
   type OperatorEnv,
   type Stack,
+  Cleanups,
 } from "../helpers/operator.js";
 
 const FIXTURE_TOOLS = 9;
@@ -37,7 +37,7 @@ describe("operator: REFERENCE section 5 through Kubernetes resources", function 
   this.timeout(60_000);
   let op: OperatorEnv;
   let controller: ControllerProcess;
-  let cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups = new Cleanups();
 
   before(async () => {
     op = await operatorEnv();
@@ -45,36 +45,30 @@ describe("operator: REFERENCE section 5 through Kubernetes resources", function 
   });
 
   afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => console.warn(`cleanup: ${String(err)}`));
-    cleanups = [];
+    await cleanups.run();
   });
 
   after(async () => {
     await stopAllProcesses();
   });
 
-  async function stack(prefix: string): Promise<Stack> {
-    const created = await startStack(op, prefix);
-    cleanups.push(() => created.broker.stop());
-    cleanups.push(() => created.cleanup());
-    return created;
-  }
+  const stack = (prefix: string): Promise<Stack> => cleanups.stack(op, prefix);
 
   async function upstream(name: string, options: { requireToken?: string; extraTools?: number } = {}): Promise<UpstreamServer> {
     const server = await startUpstreamServer({ name, ...options });
-    cleanups.push(() => server.stop());
+    cleanups.add(() => server.stop());
     return server;
   }
 
   async function raw(mode: Parameters<typeof startRawUpstream>[0]): Promise<RawUpstream> {
     const server = await startRawUpstream(mode);
-    cleanups.push(() => server.stop());
+    cleanups.add(() => server.stop());
     return server;
   }
 
   async function client(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
     const connected = await connectClient(url, headers);
-    cleanups.push(() => connected.close());
+    cleanups.add(() => connected.close());
     return connected;
   }
 
