@@ -348,10 +348,18 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       }
       return;
     }
-    const forwarded = session.forwardRequest(upstream, message);
-    if (channel.send(forwarded) || session.notify(forwarded)) return;
+    this.forwardToClient(session, upstream, message, channel);
+  }
+
+  /**
+   * An upstream's request goes to the client on the call's own stream, else on the session's GET
+   * stream; with neither open, the upstream is told at once instead of waiting for its timeout.
+   */
+  private forwardToClient(session: GatewaySession, upstream: UpstreamSession, request: JsonRpcRequest, channel?: RequestChannel): void {
+    const forwarded = session.forwardRequest(upstream, request);
+    if (channel?.send(forwarded) || session.notify(forwarded)) return;
     session.forwardedRequests.delete(forwarded.id);
-    upstream.reply(errorResponse(message.id, ErrorCode.InternalError, "the client has no open stream to receive this request")).catch(() => undefined);
+    upstream.reply(errorResponse(request.id, ErrorCode.InternalError, "the client has no open stream to receive this request")).catch(() => undefined);
   }
 
   /** The session's upstream session for a server: opened on first use, shared after. */
@@ -392,7 +400,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     session.upstreamListeners.set(server.name, controller);
     const onMessage = (message: JsonRpcMessage) => {
       if (isRequest(message)) {
-        session.notify(session.forwardRequest(upstream, message));
+        this.forwardToClient(session, upstream, message);
       } else if (isNotification(message) && isRelayedUpdate(session, message)) {
         session.notify(message);
       }
