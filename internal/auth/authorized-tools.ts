@@ -1,6 +1,7 @@
 // The x-authorized-tools header: an ES256 JWT from a trusted issuer (typically an authorization
-// policy in front of the gateway) whose `allowed-tools` (or `tools`) claim lists the tools the
-// caller may see. Only ES256 is accepted, so a token signed any other way is refused outright.
+// policy in front of the gateway) whose `allowed-tools` (or `tools`) claim lists the tools and
+// prompts (exposed names) the caller may see. Only ES256 is accepted, so a token signed any other
+// way is refused outright.
 import type { IncomingHttpHeaders } from "node:http";
 import { jwtVerify, type JWTVerifyGetKey } from "jose";
 import { ToolGrant, toolsFromClaim } from "./tool-grant.js";

@@ -4,23 +4,26 @@
 import type { BrokerOptions } from "../config/broker-options.js";
 import type { AuthGuardConfig } from "./guard.js";
 import { keySource } from "./keys.js";
-import type { ProtectedResource } from "./protected-resource.js";
+import { ProtectedResourceMetadata } from "./protected-resource.js";
 
 export interface AuthSettings {
   guard: AuthGuardConfig;
   /** Set when client authentication is on: the RFC 9728 document is served then. */
-  protectedResource?: ProtectedResource;
+  protectedResource?: ProtectedResourceMetadata;
 }
 
 export function authSettings(options: BrokerOptions): AuthSettings {
   const guard: AuthGuardConfig = {};
-  let protectedResource: ProtectedResource | undefined;
+  let protectedResource: ProtectedResourceMetadata | undefined;
   const clientKeys = keySource(options["auth-jwks-url"], options["auth-jwks-file"], "client authentication");
   if (clientKeys) {
     if (!options["auth-issuer"] || !options["auth-audience"]) throw new Error("client authentication needs --auth-issuer and --auth-audience");
-    const resource = options["auth-resource"] || `http://${options["mcp-broker-public-address"]}/mcp`;
-    guard.bearer = { keys: clientKeys, issuer: options["auth-issuer"], audience: options["auth-audience"], resource, toolsClaim: options["auth-tools-claim"] };
-    protectedResource = { resource, authorizationServers: options["auth-authorization-servers"], scopes: options["auth-scopes"] };
+    protectedResource = new ProtectedResourceMetadata({
+      resource: options["auth-resource"] || `http://${options["mcp-broker-public-address"]}/mcp`,
+      authorizationServers: options["auth-authorization-servers"],
+      scopes: options["auth-scopes"],
+    });
+    guard.bearer = { keys: clientKeys, issuer: options["auth-issuer"], audience: options["auth-audience"], metadata: protectedResource, toolsClaim: options["auth-tools-claim"] };
   } else if (options["auth-tools-claim"]) {
     throw new Error("--auth-tools-claim needs client authentication (--auth-jwks-url or --auth-jwks-file)");
   }

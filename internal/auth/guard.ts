@@ -5,15 +5,15 @@ import type { Logger } from "../log/logger.js";
 import { errorResponse, ErrorCode } from "../mcp/jsonrpc.js";
 import { verifyAuthorizedTools, type AuthorizedToolsConfig } from "./authorized-tools.js";
 import { verifyBearer, type BearerConfig } from "./bearer.js";
-import { metadataUrl } from "./protected-resource.js";
-import { attachGrant } from "./request-grants.js";
+import type { ProtectedResourceMetadata } from "./protected-resource.js";
+import { attachVerified } from "./request-grants.js";
 import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
 
 export interface AuthGuardConfig {
   bearer?: BearerConfig & {
-    /** Resource identifier; the metadata URL in WWW-Authenticate is derived from it. */
-    resource: string;
-    /** Claim of the client token listing the tools it may use; empty = no per-tool limit from the token. */
+    /** The RFC 9728 metadata, whose URL every challenge names; it may change with the registry. */
+    metadata: ProtectedResourceMetadata;
+    /** Claim of the client token listing the tools and prompts it may use; empty = no limit from the token. */
     toolsClaim: string;
   };
   authorizedTools?: AuthorizedToolsConfig;
@@ -31,19 +31,22 @@ function unauthorized(res: ServerResponse, message: string, wwwAuthenticate?: st
 
 export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): Handler {
   if (!config.bearer && !config.authorizedTools) return next;
-  const challenge = config.bearer ? `Bearer resource_metadata="${metadataUrl(config.bearer.resource)}"` : undefined;
+  // Built per refusal: the metadata URL follows the registry.
+  const challenge = () => (config.bearer ? `Bearer resource_metadata="${config.bearer.metadata.url()}"` : undefined);
   return async (req, res) => {
     let grant: ToolGrant | undefined;
+    let subject: string | undefined;
     if (config.bearer) {
       const outcome = await verifyBearer(req.headers, config.bearer);
       if (!outcome.ok) {
         // Only the reason is logged: tokens and headers stay out of log lines.
         log.debug({ reason: outcome.reason }, "client authentication failed");
-        const header = outcome.invalid ? `${challenge}, error="invalid_token"` : challenge;
+        const header = outcome.invalid ? `${challenge()}, error="invalid_token"` : challenge();
         unauthorized(res, `Unauthorized: ${outcome.invalid ? "invalid token" : "bearer token required"}`, header);
         req.resume();
         return;
       }
+      subject = outcome.claims.sub;
       if (config.bearer.toolsClaim) {
         const claim = outcome.claims[config.bearer.toolsClaim];
         if (claim !== undefined) {
@@ -57,13 +60,13 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
       const outcome = await verifyAuthorizedTools(req.headers, config.authorizedTools);
       if (!outcome.ok) {
         log.debug({ reason: outcome.reason }, "tool authorization failed");
-        unauthorized(res, `Unauthorized: ${outcome.reason}`, challenge);
+        unauthorized(res, `Unauthorized: ${outcome.reason}`, challenge());
         req.resume();
         return;
       }
       grant = outcome.grant.intersect(grant);
     }
-    if (grant) attachGrant(req.headers, grant);
+    if (grant || subject !== undefined) attachVerified(req.headers, { grant, subject });
     await next(req, res);
   };
 }

@@ -1,15 +1,27 @@
-// Hands the verified grant from the HTTP guard to the protocol handler. The transport passes the
-// request's headers object through untouched, so it is the key; a WeakMap lets it go with the request.
-// Keeping this out of the headers themselves means a client cannot forge a grant with a header.
+// Hands what the HTTP guard verified (the tool grant, the token's subject) to the transport and the
+// protocol handler. The transport passes the request's headers object through untouched, so it is
+// the key; a WeakMap lets it go with the request. Keeping this out of the headers themselves means a
+// client cannot forge a grant or pose as another subject with a header.
 import type { IncomingHttpHeaders } from "node:http";
 import type { ToolGrant } from "./tool-grant.js";
 
-const grants = new WeakMap<IncomingHttpHeaders, ToolGrant>();
+export interface VerifiedRequest {
+  /** The tools the request may see and call; absent = no per-tool limit. */
+  grant?: ToolGrant;
+  /** The client token's `sub`: who is calling, for per-client rate limits. */
+  subject?: string;
+}
 
-export function attachGrant(headers: IncomingHttpHeaders, grant: ToolGrant): void {
-  grants.set(headers, grant);
+const verified = new WeakMap<IncomingHttpHeaders, VerifiedRequest>();
+
+export function attachVerified(headers: IncomingHttpHeaders, request: VerifiedRequest): void {
+  verified.set(headers, request);
 }
 
 export function grantOf(headers: IncomingHttpHeaders): ToolGrant | undefined {
-  return grants.get(headers);
+  return verified.get(headers)?.grant;
+}
+
+export function subjectOf(headers: IncomingHttpHeaders): string | undefined {
+  return verified.get(headers)?.subject;
 }

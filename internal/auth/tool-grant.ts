@@ -1,5 +1,8 @@
-// The tools one request may see, as granted by a token claim. Grants from several sources (the
-// client's token, the x-authorized-tools header) intersect; the result narrows lists and calls.
+// The tools and prompts one request may see, as granted by a token claim. A claim lists exposed
+// names (toolPrefix + name) and a name grants the tool or prompt of that name: claims keep their
+// established names (allowed-tools, tools) and one list says everything a caller may use. Grants
+// from several sources (the client's token, the x-authorized-tools header) intersect; the result
+// narrows tools/list, tools/call, prompts/list, prompts/get and prompt completions.
 import { createHash } from "node:crypto";
 import type { ListFilter } from "../catalog/pages.js";
 
@@ -7,18 +10,18 @@ export class ToolGrant {
   /** Page-cache key: callers with the same allowed set share pages, and names never appear in it. */
   readonly key: string;
 
-  constructor(readonly tools: ReadonlySet<string>) {
-    const digest = createHash("sha256").update(JSON.stringify([...tools].sort())).digest("base64url");
+  constructor(readonly names: ReadonlySet<string>) {
+    const digest = createHash("sha256").update(JSON.stringify([...names].sort())).digest("base64url");
     this.key = `grant:${digest.slice(0, 22)}`;
   }
 
   allows(name: string): boolean {
-    return this.tools.has(name);
+    return this.names.has(name);
   }
 
   intersect(other: ToolGrant | undefined): ToolGrant {
     if (!other) return this;
-    return new ToolGrant(new Set([...this.tools].filter((tool) => other.tools.has(tool))));
+    return new ToolGrant(new Set([...this.names].filter((name) => other.names.has(name))));
   }
 }
 

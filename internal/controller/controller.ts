@@ -15,6 +15,7 @@ import { LeaderElector } from "../kube/leader-election.js";
 import { WorkQueue } from "../kube/workqueue.js";
 import type { Logger } from "../log/logger.js";
 import { REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
+import { SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
 import type { ClusterView, Verdict } from "./cluster-view.js";
 import { findCondition, removeCondition, setCondition } from "./conditions.js";
 import { validateExtension } from "./extension-validation.js";
@@ -22,6 +23,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { registrationReadiness, virtualServerReadiness } from "./registration-readiness.js";
 import { resolveRegistration } from "./registration-resolution.js";
 import { buildRegistries, renderRegistry } from "./registry-builder.js";
+import { SESSION_KEY_CONDITION, sessionKeyProblem } from "./session-key.js";
 import type { ConfigMap, Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Meta, Namespace, ReferenceGrant, Secret, Service } from "./resources.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, Writers } from "./writers.js";
 
@@ -205,6 +207,13 @@ export class Controller implements ClusterView {
       whenLeading((object) => {
         const secret = object as Secret & KubeObject;
         if (secret.metadata.name === REGISTRY_SECRET_NAME && secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) this.queue.add(REGISTRY_KEY);
+        // Whoever made it: a deleted key is generated again, a changed one re-checked on its extensions.
+        if (secret.metadata.name === SESSION_KEY_SECRET_NAME) {
+          this.queue.add(REGISTRY_KEY);
+          for (const extension of this.extensions()) {
+            if (extension.metadata.namespace === secret.metadata.namespace) this.enqueue("MCPGatewayExtension", extension.metadata);
+          }
+        }
         for (const registration of this.registrations()) {
           if (registration.metadata.namespace === secret.metadata.namespace && registration.spec.credentialRef?.name === secret.metadata.name) this.enqueue("MCPServerRegistration", registration.metadata);
         }
@@ -252,7 +261,14 @@ export class Controller implements ClusterView {
     const extension = this.extensionsCache.get(namespace, name);
     if (!extension || extension.metadata.deletionTimestamp) return;
     const verdict = validateExtension(extension, this);
-    await this.writeStatus(MCP_GATEWAY_EXTENSION.plural, extension, verdict, {});
+    const keyProblem = verdict.ready ? sessionKeyProblem(namespace, this.secret(namespace, SESSION_KEY_SECRET_NAME)) : undefined;
+    const reported = findCondition(extension.status?.conditions, SESSION_KEY_CONDITION);
+    const keyCondition = (conditions: Condition[] | undefined) => (keyProblem ? setCondition(conditions, keyProblem, extension.metadata.generation) : removeCondition(conditions, SESSION_KEY_CONDITION));
+    await this.writeStatus(MCP_GATEWAY_EXTENSION.plural, extension, verdict, {}, keyCondition);
+    if (keyProblem && keyProblem.message !== reported?.message) {
+      this.log.warn({ namespace, secret: SESSION_KEY_SECRET_NAME, problem: keyProblem.message }, "session key unusable; left as it is");
+      this.events.record(extension as KubeObject, "Warning", keyProblem.reason, keyProblem.message);
+    }
     this.queue.add(REGISTRY_KEY);
   }
 
@@ -289,14 +305,22 @@ export class Controller implements ClusterView {
     await this.writeStatus(MCP_VIRTUAL_SERVER.plural, virtualServer, virtualServerReadiness(virtualServer.spec.tools, this, namespaces), {});
   }
 
-  /** Writes each valid extension's registry Secret, and empties managed ones no valid extension needs any more. */
+  /**
+   * Writes each valid extension's registry Secret, and empties managed ones no valid extension needs any more.
+   * Each of those namespaces also gets a session key Secret when it has none (first, so a broker finds it).
+   */
   private async syncRegistries(): Promise<void> {
     const valid = this.validExtensions();
-    const namespaces = [...new Set(valid.map((extension) => extension.metadata.namespace ?? ""))];
+    for (const namespace of new Set(valid.map((extension) => extension.metadata.namespace ?? ""))) {
+      if (this.secrets.get(namespace, SESSION_KEY_SECRET_NAME)) continue;
+      // A Secret the cache has not seen yet answers 409, and the key is reconciled again once it has.
+      await this.writers.sessionKey(namespace);
+      this.log.info({ namespace, secret: SESSION_KEY_SECRET_NAME }, "session key generated");
+    }
     const resolutions = this.registrations()
       .filter((registration) => !registration.metadata.deletionTimestamp)
       .map((registration) => resolveRegistration(registration, this, valid));
-    const registries = buildRegistries(namespaces, resolutions, this.virtualServers());
+    const registries = buildRegistries(valid, resolutions, this.virtualServers());
     for (const secret of this.secrets.list()) {
       const namespace = secret.metadata.namespace ?? "";
       if (secret.metadata.name === REGISTRY_SECRET_NAME && secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY && !registries.has(namespace)) {

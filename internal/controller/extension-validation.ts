@@ -1,7 +1,9 @@
 // Is an MCPGatewayExtension usable? Its Gateway (and listener) must exist and accept routes from
 // the extension's namespace, a cross-namespace reference needs a ReferenceGrant, and only the
-// oldest extension may claim a Gateway.
+// oldest extension may claim a Gateway. Its protected-resource URLs must parse: the broker would
+// refuse a registry carrying one that does not.
 import { GATEWAY_API_GROUP, GROUP } from "../api/group.js";
+import { OAuthProtectedResourceSchema } from "../api/mcp-gateway-extension.js";
 import type { ClusterView, Verdict } from "./cluster-view.js";
 import { referenceAllowed } from "./reference-grants.js";
 import { key, time, type Listener, type MCPGatewayExtension } from "./resources.js";
@@ -29,13 +31,24 @@ function listenerAllows(listener: Listener, gatewayNamespace: string, namespace:
   return Object.entries(allowed?.selector?.matchLabels ?? {}).every(([label, value]) => labels[label] === value);
 }
 
-/** The older of two extensions wins a Gateway; ties go by name so every replica decides alike. */
-function claimsFirst(a: MCPGatewayExtension, b: MCPGatewayExtension): boolean {
+/** Orders extensions oldest first, ties by name, so every replica decides alike: the older one wins a Gateway. */
+export function olderFirst(a: MCPGatewayExtension, b: MCPGatewayExtension): number {
   const byAge = time(a.metadata.creationTimestamp) - time(b.metadata.creationTimestamp);
-  return byAge !== 0 ? byAge < 0 : key(a.metadata) < key(b.metadata);
+  if (byAge !== 0) return byAge;
+  return key(a.metadata) < key(b.metadata) ? -1 : key(a.metadata) > key(b.metadata) ? 1 : 0;
+}
+
+/** The CRD's patterns catch most bad URLs on apply; this catches the rest (e.g. a port above 65535). */
+function protectedResourceProblem(extension: MCPGatewayExtension): string | undefined {
+  const parsed = OAuthProtectedResourceSchema.optional().safeParse(extension.spec.oauthProtectedResource);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0];
+  return `spec.oauthProtectedResource.${issue?.path.join(".")}: ${issue?.message}`;
 }
 
 export function validateExtension(extension: MCPGatewayExtension, view: ClusterView): Verdict {
+  const problem = protectedResourceProblem(extension);
+  if (problem) return invalid(problem);
   const namespace = extension.metadata.namespace ?? "";
   const target = extension.spec.targetRef;
   const gatewayNamespace = target.namespace ?? namespace;
@@ -62,7 +75,7 @@ export function validateExtension(extension: MCPGatewayExtension, view: ClusterV
   const rival = view
     .extensions()
     .filter((other) => other.metadata.uid !== extension.metadata.uid && !other.metadata.deletionTimestamp && gatewayKeyOf(other) === gatewayName)
-    .find((other) => claimsFirst(other, extension));
+    .find((other) => olderFirst(other, extension) < 0);
   if (rival) return invalid(`conflict: Gateway ${gatewayName} is already targeted by MCPGatewayExtension ${key(rival.metadata)}`);
   return { ready: true, reason: ExtensionReason.Valid, message: `serving Gateway ${gatewayName}` };
 }

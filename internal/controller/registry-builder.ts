@@ -1,16 +1,25 @@
 // The registry each valid extension's broker serves: every registration resolved to that
-// extension, and every virtual server. Sorted, so the same cluster state gives the same bytes.
+// extension, every virtual server, and the extension's protected-resource metadata. Sorted, so
+// the same cluster state gives the same bytes.
 import { stringify } from "yaml";
 import type { Registry } from "../registry/schema.js";
 import type { Resolution } from "./registration-resolution.js";
-import type { MCPVirtualServer } from "./resources.js";
+import { olderFirst } from "./extension-validation.js";
+import type { MCPGatewayExtension, MCPVirtualServer } from "./resources.js";
 
-export function buildRegistries(extensionNamespaces: string[], resolutions: Resolution[], virtualServers: MCPVirtualServer[]): Map<string, Registry> {
+export function buildRegistries(validExtensions: MCPGatewayExtension[], resolutions: Resolution[], virtualServers: MCPVirtualServer[]): Map<string, Registry> {
   const virtual = virtualServers
     .filter((vs) => !vs.metadata.deletionTimestamp)
     .map((vs) => ({ name: `${vs.metadata.namespace}/${vs.metadata.name}`, ...(vs.spec.description ? { description: vs.spec.description } : {}), tools: [...vs.spec.tools] }))
     .sort((a, b) => a.name.localeCompare(b.name));
-  const registries = new Map<string, Registry>(extensionNamespaces.map((namespace) => [namespace, { servers: [], virtualServers: virtual }]));
+  const registries = new Map<string, Registry>();
+  // One broker serves every extension of its namespace: the oldest extension that sets the metadata gives it.
+  for (const extension of [...validExtensions].sort(olderFirst)) {
+    const namespace = extension.metadata.namespace ?? "";
+    const registry = registries.get(namespace) ?? { servers: [], virtualServers: virtual };
+    registry.oauthProtectedResource ??= extension.spec.oauthProtectedResource;
+    registries.set(namespace, registry);
+  }
   for (const resolution of resolutions) {
     if (!resolution.ok) continue;
     for (const namespace of resolution.namespaces) registries.get(namespace)?.servers.push(resolution.server);
@@ -20,5 +29,5 @@ export function buildRegistries(extensionNamespaces: string[], resolutions: Reso
 }
 
 export function renderRegistry(registry: Registry): string {
-  return `# Written by mcp-gateway-controller from MCPServerRegistration and MCPVirtualServer resources.\n${stringify(registry)}`;
+  return `# Written by mcp-gateway-controller from MCPServerRegistration, MCPVirtualServer and MCPGatewayExtension resources.\n${stringify(registry)}`;
 }

@@ -1,8 +1,10 @@
 // Everything the controller writes: resource status (through the status subresource), finalizers,
-// and the registry Secrets. Each write is counted, so a restart that rewrites nothing can be seen.
+// the registry Secrets and the session key Secrets. Each write is counted, so a restart that rewrites nothing can be seen.
+import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/group.js";
 import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
+import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
 import type { ControllerMetrics } from "./metrics.js";
 import type { Meta, Secret } from "./resources.js";
 
@@ -50,5 +52,16 @@ export class Writers {
     else await this.core.createNamespacedSecret({ namespace, body });
     this.metrics.writes.inc({ kind: "secrets", what: "registry" });
     return true;
+  }
+
+  /** Creates the session key Secret with a new random key. Only create: an existing Secret answers 409 and is left alone. */
+  async sessionKey(namespace: string): Promise<void> {
+    const body: V1Secret = {
+      metadata: { name: SESSION_KEY_SECRET_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+      type: "Opaque",
+      data: { [SESSION_KEY_SECRET_KEY]: randomBytes(SESSION_KEY_BYTES).toString("base64") },
+    };
+    await this.core.createNamespacedSecret({ namespace, body });
+    this.metrics.writes.inc({ kind: "secrets", what: "session-key" });
   }
 }

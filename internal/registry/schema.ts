@@ -1,7 +1,9 @@
-// The registry the broker serves: which upstream MCP servers exist and which virtual servers
-// narrow them. The controller writes it (Secret `mcp-gateway-config`, key `config.yaml`) and a
-// laptop user writes it by hand; both go through this one schema.
+// The registry the broker serves: which upstream MCP servers exist, which virtual servers
+// narrow them, and the extension's OAuth protected-resource metadata. The controller writes it
+// (Secret `mcp-gateway-config`, key `config.yaml`) and a laptop user writes it by hand; both go
+// through this one schema.
 import { z } from "zod";
+import { OAuthProtectedResourceSchema } from "../api/mcp-gateway-extension.js";
 
 export const RegistryServerSchema = z.object({
   /** `<namespace>/<registration name>`; unique within the registry. */
@@ -31,6 +33,8 @@ export const RegistrySchema = z
   .object({
     servers: z.array(RegistryServerSchema).nullish().transform((v) => v ?? []),
     virtualServers: z.array(VirtualServerSchema).nullish().transform((v) => v ?? []),
+    /** The MCPGatewayExtension's RFC 9728 values; each set field overrides the broker's flag. */
+    oauthProtectedResource: OAuthProtectedResourceSchema.optional(),
   })
   .superRefine((registry, ctx) => {
     for (const [key, list] of [

@@ -4,7 +4,7 @@ import express, { type Express } from "express";
 import type { ServerStatus } from "../catalog/catalog.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
-import { METADATA_PATH, metadataDocument, type ProtectedResource } from "../auth/protected-resource.js";
+import { METADATA_PATH, type ProtectedResourceMetadata } from "../auth/protected-resource.js";
 
 export interface AppParts {
   mcpHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -13,7 +13,7 @@ export interface AppParts {
   /** False while shutting down, so load balancers stop sending new sessions. */
   accepting: () => boolean;
   /** Set when clients must authenticate: RFC 9728 metadata is served then, 404 otherwise. */
-  protectedResource?: ProtectedResource;
+  protectedResource?: ProtectedResourceMetadata;
 }
 
 /** The /status document: each server's readiness, message and counts (no URLs or credentials). */
@@ -58,7 +58,7 @@ function createApp(parts: AppParts): Express {
   if (resource) {
     // RFC 9728 also places the document under the resource's path (…/oauth-protected-resource/mcp).
     app.get([METADATA_PATH, `${METADATA_PATH}/mcp`], (_req, res) => {
-      res.json(metadataDocument(resource));
+      res.json(resource.document());
     });
   }
   app.use((_req, res) => {

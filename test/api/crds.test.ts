@@ -388,7 +388,15 @@ describe("api: install manifests on a real API server", function () {
     const expected = {
       "mcp-gateway-controller": { args: ["dist/cmd/controller/main.js"], port: 8081 },
       "mcp-gateway-broker-router": {
-        args: ["dist/cmd/broker-router/main.js", "--mcp-gateway-config-secret", "mcp-system/mcp-gateway-config", "--mcp-broker-public-address", "0.0.0.0:8080"],
+        args: [
+          "dist/cmd/broker-router/main.js",
+          "--mcp-gateway-config-secret",
+          "mcp-system/mcp-gateway-config",
+          "--session-key-secret",
+          "mcp-system/mcp-gateway-session-key",
+          "--mcp-broker-public-address",
+          "0.0.0.0:8080",
+        ],
         port: 8080,
       },
     };

@@ -1,5 +1,5 @@
 // Optional client authentication (bearer JWTs checked against a JWKS), RFC 9728 metadata, and
-// per-tool authorization from a token claim or a signed x-authorized-tools header.
+// per-tool (and per-prompt) authorization from a token claim or a signed x-authorized-tools header.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +70,25 @@ describe("auth: client tokens and per-tool authorization", function () {
 
   async function toolNames(client: TestClient): Promise<string[]> {
     return (await client.client.listTools()).tools.map((tool) => tool.name).sort();
+  }
+
+  async function promptNames(client: TestClient): Promise<string[]> {
+    return (await client.client.listPrompts()).prompts.map((prompt) => prompt.name).sort();
+  }
+
+  /** What a caller granted no prompt gets for prompts/get and a prompt completion: "unknown", as for a tool. */
+  async function expectPromptRefused(client: TestClient, name: string): Promise<void> {
+    const got = await client.client.getPrompt({ name, arguments: { name: "bob" } }).catch((err: Error) => err);
+    expect(String(got)).to.match(new RegExp(`-32602.*Unknown prompt: ${name}`));
+    const completed = await client.client.complete({ ref: { type: "ref/prompt", name }, argument: { name: "name", value: "al" } }).catch((err: Error) => err);
+    expect(String(completed)).to.match(new RegExp(`-32602.*Unknown prompt: ${name}`));
+  }
+
+  async function expectPromptServed(client: TestClient, name: string): Promise<void> {
+    const got = await client.client.getPrompt({ name, arguments: { name: "bob" } });
+    expect((got.messages[0]?.content as { text?: string }).text).to.equal("Hello, bob! (from alpha)");
+    const completed = await client.client.complete({ ref: { type: "ref/prompt", name }, argument: { name: "name", value: "al" } });
+    expect(completed.completion.values).to.deep.equal(["alice", "albert"]);
   }
 
   before(async () => {
@@ -167,6 +186,19 @@ describe("auth: client tokens and per-tool authorization", function () {
       expect(String(refused)).to.match(/-32602/);
     });
 
+    it("applies the claim to prompts by exposed name: prompts/list, prompts/get and prompt completion", async () => {
+      const toolsOnly = await connect(gateway, { authorization: `Bearer ${await sign(issuer, { mcp_tools: ["a_echo"] }, { issuer: ISSUER, audience: AUDIENCE })}` });
+      expect(await promptNames(toolsOnly)).to.deep.equal([]);
+      await expectPromptRefused(toolsOnly, "a_greeting");
+      // Resources are not named by grants: they stay reachable.
+      expect((await toolsOnly.client.listResources()).resources.map((resource) => resource.uri)).to.include("fixture://alpha/readme");
+
+      const promptOnly = await connect(gateway, { authorization: `Bearer ${await sign(issuer, { mcp_tools: ["a_greeting"] }, { issuer: ISSUER, audience: AUDIENCE })}` });
+      expect(await promptNames(promptOnly)).to.deep.equal(["a_greeting"]);
+      expect(await toolNames(promptOnly)).to.deep.equal([]);
+      await expectPromptServed(promptOnly, "a_greeting");
+    });
+
     it("intersects the claim with a virtual server", async () => {
       const token = await sign(issuer, { mcp_tools: ["a_echo", "a_add"] }, { issuer: ISSUER, audience: AUDIENCE });
       const client = await connect(gateway, { authorization: `Bearer ${token}`, "x-mcp-virtualserver": "team-a/echoes" });
@@ -189,6 +221,15 @@ describe("auth: client tokens and per-tool authorization", function () {
       expect(all.servers[0]?.totalTools).to.be.greaterThan(2);
       const refused = await client.client.callTool({ name: "a_sample", arguments: { prompt: "x" } }).catch((err: Error) => err);
       expect(String(refused)).to.match(/Unknown tool: a_sample/);
+    });
+
+    it("narrows prompts to the allowed names too", async () => {
+      const without = await connect(gateway, { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo"] }, { issuer: TOOLS_ISSUER }) });
+      expect(await promptNames(without)).to.deep.equal([]);
+      await expectPromptRefused(without, "a_greeting");
+      const withPrompt = await connect(gateway, { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo", "a_greeting"] }, { issuer: TOOLS_ISSUER }) });
+      expect(await promptNames(withPrompt)).to.deep.equal(["a_greeting"]);
+      await expectPromptServed(withPrompt, "a_greeting");
     });
 
     it("accepts the tools claim and separates cached pages per allowed set", async () => {
@@ -224,6 +265,8 @@ describe("auth: client tokens and per-tool authorization", function () {
       const gateway = await gatewayWith([]);
       const client = await connect(gateway, { "x-authorized-tools": "garbage" });
       expect((await toolNames(client)).length).to.be.greaterThan(2);
+      expect(await promptNames(client)).to.deep.equal(["a_greeting"]);
+      await expectPromptServed(client, "a_greeting");
       expect((await fetch(`${gateway.baseUrl}/.well-known/oauth-protected-resource`)).status).to.equal(404);
     });
   });

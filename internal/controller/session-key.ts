@@ -1,0 +1,23 @@
+// The Secret holding the key that signs gateway session ids. The controller creates it, with a
+// random key, in every namespace that holds a valid MCPGatewayExtension, and never changes it
+// afterwards: replacing it would end every session, and a key the user provided is theirs. A key
+// the broker cannot use is reported on the extension (a condition and a Warning Event) instead.
+import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
+import type { DesiredCondition } from "./conditions.js";
+import type { Secret } from "./resources.js";
+
+export const SESSION_KEY_CONDITION = "SessionKeyValid";
+
+/** Why an existing Secret's key cannot sign sessions; undefined when it can, or when there is none yet (it will be generated). */
+export function sessionKeyProblem(namespace: string, secret: Secret | undefined): DesiredCondition | undefined {
+  if (!secret) return undefined;
+  const name = `Secret ${namespace}/${SESSION_KEY_SECRET_NAME}`;
+  const remedy = `the controller never overwrites it: put a random key of at least ${SESSION_KEY_BYTES} bytes there, or delete the Secret to have one generated`;
+  const encoded = secret.data?.[SESSION_KEY_SECRET_KEY];
+  if (encoded === undefined) return { type: SESSION_KEY_CONDITION, status: "False", reason: "SessionKeyMissing", message: `${name} has no key "${SESSION_KEY_SECRET_KEY}"; ${remedy}` };
+  const bytes = Buffer.from(encoded, "base64").length;
+  if (bytes < SESSION_KEY_BYTES) {
+    return { type: SESSION_KEY_CONDITION, status: "False", reason: "SessionKeyTooShort", message: `${name}: key "${SESSION_KEY_SECRET_KEY}" holds ${bytes} bytes, fewer than ${SESSION_KEY_BYTES}; ${remedy}` };
+  }
+  return undefined;
+}

@@ -1,0 +1,117 @@
+// spec.oauthProtectedResource of an MCPGatewayExtension reaches the broker's /.well-known/oauth-protected-resource
+// through the registry Secret, and follows edits without a broker restart. Bad URLs are refused: by the API server
+// where its pattern can tell, by the controller (extension Invalid) where only a URL parser can.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { exportJWK, generateKeyPair } from "jose";
+import {
+  GROUP,
+  VERSION,
+  apply,
+  cleanupNamespaces,
+  createNamespace,
+  errorLines,
+  gatewayYaml,
+  operatorEnv,
+  readyCondition,
+  registryText,
+  startBroker,
+  startController,
+  stopAllProcesses,
+  uniqueName,
+  waitForReady,
+  within,
+  type ControllerProcess,
+  type OperatorEnv,
+} from "../helpers/operator.js";
+
+function extensionWith(namespace: string, name: string, gateway: string, oauthProtectedResource: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: "MCPGatewayExtension",
+    metadata: { name, namespace },
+    spec: { targetRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: gateway }, oauthProtectedResource },
+  });
+}
+
+describe("operator: protected resource metadata from the MCPGatewayExtension", function () {
+  this.timeout(90_000);
+  let op: OperatorEnv;
+  let controller: ControllerProcess;
+  const namespaces: string[] = [];
+
+  before(async () => {
+    op = await operatorEnv();
+    controller = await startController(op);
+  });
+
+  after(async () => {
+    await cleanupNamespaces(op, namespaces).catch(() => undefined);
+    await stopAllProcesses();
+  });
+
+  async function namespace(prefix: string): Promise<string> {
+    const name = uniqueName(prefix);
+    await createNamespace(op, name);
+    namespaces.push(name);
+    return name;
+  }
+
+  it("reaches /.well-known on the broker and follows edits of the extension", async () => {
+    const ns = await namespace("prm");
+    await apply(op, gatewayYaml(ns, "gw"), extensionWith(ns, "ext", "gw", { resource: "https://mcp.example.com/mcp", authorizationServers: ["https://login.example.com/realms/mcp"] }));
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    const { publicKey } = await generateKeyPair("ES256");
+    const jwks = join(mkdtempSync(join(tmpdir(), "operator-prm-")), "jwks.json");
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] }));
+    const broker = await startBroker(op, ns, ["--auth-jwks-file", jwks, "--auth-issuer", "https://login.example.com/realms/mcp", "--auth-audience", "mcp", "--auth-scopes", "flags:scope"]);
+    const metadata = async () => (await (await fetch(`${broker.baseUrl}/.well-known/oauth-protected-resource`)).json()) as Record<string, unknown>;
+
+    const { value: first } = await within("the extension's resource on the broker", 10_000, async () => {
+      const document = await metadata();
+      return document.resource === "https://mcp.example.com/mcp" ? document : undefined;
+    });
+    expect(first).to.deep.equal({
+      resource: "https://mcp.example.com/mcp",
+      authorization_servers: ["https://login.example.com/realms/mcp"],
+      bearer_methods_supported: ["header"],
+      scopes_supported: ["flags:scope"],
+    });
+
+    await op.kubectl(["patch", "mcpgatewayextension", "ext", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { oauthProtectedResource: { scopesSupported: ["mcp:tools"] } } })]);
+    await within("the new scopes on the broker", 10_000, async () => JSON.stringify((await metadata()).scopes_supported) === '["mcp:tools"]');
+    expect(errorLines(broker)).to.deep.equal([]);
+  });
+
+  it("refuses bad URLs: the API server by pattern, the controller by parsing (extension Invalid)", async () => {
+    const ns = await namespace("prm-bad");
+    await apply(op, gatewayYaml(ns, "gw"));
+    const refused = await apply(op, extensionWith(ns, "ext", "gw", { resource: "ftp://mcp.example.com/mcp" })).catch((err: Error) => err.message);
+    expect(refused).to.match(/spec\.oauthProtectedResource\.resource.*should match/);
+
+    await apply(op, extensionWith(ns, "ext", "gw", { resource: "https://mcp.example.com:99999/mcp" }));
+    const invalid = await waitForReady(op, "mcpgatewayextensions", ns, "ext", (ready) => ready.status === "False");
+    expect(readyCondition(invalid)).to.include({ reason: "InvalidMCPGatewayExtension", message: "spec.oauthProtectedResource.resource: Invalid URL" });
+
+    await op.kubectl(["patch", "mcpgatewayextension", "ext", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { oauthProtectedResource: { resource: "https://mcp.example.com:8443/mcp" } } })]);
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    await within("the fixed resource in the registry", 10_000, async () => (await registryText(op, ns)).includes("resource: https://mcp.example.com:8443/mcp"));
+  });
+
+  it("with two extensions in one namespace, the older one's metadata is served", async () => {
+    const ns = await namespace("prm-two");
+    await apply(op, gatewayYaml(ns, "gw-a"), gatewayYaml(ns, "gw-b"), extensionWith(ns, "older", "gw-a", { resource: "https://older.example.com/mcp" }));
+    await waitForReady(op, "mcpgatewayextensions", ns, "older");
+    // Creation times have a resolution of one second.
+    await new Promise((done) => setTimeout(done, 1_100));
+    await apply(op, extensionWith(ns, "newer", "gw-b", { resource: "https://newer.example.com/mcp" }));
+    await waitForReady(op, "mcpgatewayextensions", ns, "newer");
+    await controller.settled();
+    expect(await registryText(op, ns)).to.include("resource: https://older.example.com/mcp").and.not.include("newer.example.com");
+
+    await op.kubectl(["patch", "mcpgatewayextension", "older", "-n", ns, "--type=json", "-p", '[{"op":"remove","path":"/spec/oauthProtectedResource"}]']);
+    await within("the newer extension's metadata in the registry", 10_000, async () => (await registryText(op, ns)).includes("resource: https://newer.example.com/mcp"));
+  });
+});

@@ -1,0 +1,189 @@
+// The Secret holding the key that signs session ids: the controller generates it in every namespace with a
+// valid MCPGatewayExtension, never changes it (restarts, re-reconciles, a key the user provided), generates a
+// new one when it is deleted, and reports a key the broker cannot use on the extension instead of replacing it.
+import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import { expect } from "chai";
+import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/session/signing-key-secret.js";
+import {
+  BROKER_SA,
+  SYSTEM_NAMESPACE,
+  apply,
+  cleanupNamespaces,
+  createNamespace,
+  errorLines,
+  extensionYaml,
+  gatewayYaml,
+  getObject,
+  grantBroker,
+  operatorEnv,
+  readyCondition,
+  startController,
+  stopAllProcesses,
+  uniqueName,
+  waitForReady,
+  within,
+  type Condition,
+  type ControllerProcess,
+  type OperatorEnv,
+} from "../helpers/operator.js";
+
+const MANAGED_BY = { "app.kubernetes.io/managed-by": "mcp-gateway-controller" };
+
+describe("operator: session key Secret", function () {
+  this.timeout(90_000);
+  let op: OperatorEnv;
+  let core: CoreV1Api;
+  let controller: ControllerProcess;
+  const namespaces: string[] = [];
+
+  before(async () => {
+    op = await operatorEnv();
+    core = op.kc.makeApiClient(CoreV1Api);
+    controller = await startController(op);
+  });
+
+  after(async () => {
+    await cleanupNamespaces(op, namespaces).catch(() => undefined);
+    await stopAllProcesses();
+  });
+
+  async function namespace(prefix: string): Promise<string> {
+    const name = uniqueName(prefix);
+    await createNamespace(op, name);
+    namespaces.push(name);
+    return name;
+  }
+
+  async function sessionKeySecret(ns: string): Promise<V1Secret | undefined> {
+    try {
+      return await core.readNamespacedSecret({ name: SESSION_KEY_SECRET_NAME, namespace: ns });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  const keyOf = (secret: V1Secret | undefined) => Buffer.from(secret?.data?.[SESSION_KEY_SECRET_KEY] ?? "", "base64");
+
+  async function userSecret(ns: string, data: Record<string, Buffer>): Promise<V1Secret> {
+    const body: V1Secret = { metadata: { name: SESSION_KEY_SECRET_NAME, namespace: ns }, type: "Opaque", data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString("base64")])) };
+    return core.createNamespacedSecret({ namespace: ns, body });
+  }
+
+  /** A namespace with a Gateway and a valid extension for it. */
+  async function servedNamespace(prefix: string): Promise<string> {
+    const ns = await namespace(prefix);
+    await apply(op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    return ns;
+  }
+
+  const sessionKeyCondition = async (ns: string): Promise<Condition | undefined> =>
+    (await getObject(op, "mcpgatewayextensions", ns, "ext"))?.status?.conditions?.find((condition) => condition.type === "SessionKeyValid");
+
+  it("is generated, 32 random bytes, once the namespace holds a valid extension, and the broker may read it", async () => {
+    const ns = await namespace("key-new");
+    await apply(op, extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext", (ready) => ready.status === "False");
+    await controller.settled();
+    expect(await sessionKeySecret(ns), "no key while the extension is invalid").to.equal(undefined);
+
+    await apply(op, gatewayYaml(ns, "gw"));
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    const { value: secret } = await within("the session key Secret", 10_000, () => sessionKeySecret(ns));
+    expect(secret.type).to.equal("Opaque");
+    expect(secret.metadata?.labels).to.include(MANAGED_BY);
+    expect(Object.keys(secret.data ?? {})).to.deep.equal([SESSION_KEY_SECRET_KEY]);
+    expect(keyOf(secret).length).to.equal(SESSION_KEY_BYTES);
+    expect(controller.logs().some((line) => line.msg === "session key generated" && line.namespace === ns)).to.equal(true);
+
+    // manifests/broker-router-rbac.yaml: the broker bound in this namespace may read and watch it, not change it.
+    await grantBroker(op, ns);
+    const can = (verb: string) => op.kubectl(["auth", "can-i", verb, `secret/${SESSION_KEY_SECRET_NAME}`, "-n", ns, "--as", `system:serviceaccount:${SYSTEM_NAMESPACE}:${BROKER_SA}`]).then(
+      (out) => out.trim(),
+      // can-i answers "no" with exit code 1.
+      (err: Error) => (/failed \(1\)/.test(err.message) ? "no" : err.message),
+    );
+    expect({ get: await can("get"), watch: await can("watch"), update: await can("update") }).to.deep.equal({ get: "yes", watch: "yes", update: "no" });
+  });
+
+  it("stays as it is across re-reconciles and a controller restart", async () => {
+    const ns = await servedNamespace("key-keep");
+    const { value: first } = await within("the session key Secret", 10_000, () => sessionKeySecret(ns));
+    await controller.settled();
+
+    // Any extension change makes the controller reconcile everything again.
+    await op.kubectl(["annotate", "mcpgatewayextension", "ext", "-n", ns, "touched=1"]);
+    await controller.settled();
+    expect((await sessionKeySecret(ns))?.metadata?.resourceVersion, "after a re-reconcile").to.equal(first.metadata?.resourceVersion);
+
+    await controller.stop();
+    controller = await startController(op);
+    await controller.settled();
+    const after = await sessionKeySecret(ns);
+    expect(after?.metadata?.resourceVersion, "after a restart").to.equal(first.metadata?.resourceVersion);
+    expect(keyOf(after).equals(keyOf(first))).to.equal(true);
+    expect(await sessionKeyCondition(ns)).to.equal(undefined);
+  });
+
+  it("is generated anew, with a new key, when deleted", async () => {
+    const ns = await servedNamespace("key-deleted");
+    const { value: first } = await within("the session key Secret", 10_000, () => sessionKeySecret(ns));
+    await core.deleteNamespacedSecret({ name: SESSION_KEY_SECRET_NAME, namespace: ns });
+    const { value: second } = await within("a new session key Secret", 10_000, async () => {
+      const secret = await sessionKeySecret(ns);
+      return secret && secret.metadata?.uid !== first.metadata?.uid ? secret : undefined;
+    });
+    expect(keyOf(second).length).to.equal(SESSION_KEY_BYTES);
+    expect(keyOf(second).equals(keyOf(first))).to.equal(false);
+  });
+
+  it("leaves a key the user provided untouched", async () => {
+    const ns = await namespace("key-user");
+    const provided = await userSecret(ns, { [SESSION_KEY_SECRET_KEY]: Buffer.alloc(48, 7) });
+    await apply(op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    await controller.settled();
+    const secret = await sessionKeySecret(ns);
+    expect(secret?.metadata?.resourceVersion).to.equal(provided.metadata?.resourceVersion);
+    expect(secret?.metadata?.labels ?? {}).not.to.have.property("app.kubernetes.io/managed-by");
+    expect(await sessionKeyCondition(ns)).to.equal(undefined);
+  });
+
+  it("reports a short or missing key on the extension (condition, Warning Event, log) and never overwrites it", async () => {
+    const ns = await namespace("key-short");
+    await userSecret(ns, { [SESSION_KEY_SECRET_KEY]: Buffer.alloc(16, 1) });
+    await apply(op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    const { value: short } = await within("a SessionKeyValid=False condition", 10_000, async () => {
+      const condition = await sessionKeyCondition(ns);
+      return condition?.reason === "SessionKeyTooShort" ? condition : undefined;
+    });
+    expect(short.status).to.equal("False");
+    expect(short.message).to.equal(
+      `Secret ${ns}/${SESSION_KEY_SECRET_NAME}: key "key" holds 16 bytes, fewer than 32; the controller never overwrites it: put a random key of at least 32 bytes there, or delete the Secret to have one generated`,
+    );
+    // The extension still serves its Gateway: the key is the broker's concern, reported where users look.
+    expect(readyCondition(await getObject(op, "mcpgatewayextensions", ns, "ext"))?.status).to.equal("True");
+    await within("a Warning event in kubectl describe", 10_000, async () =>
+      /Warning\s+SessionKeyTooShort\s+.*holds 16 bytes/.test(await op.kubectl(["describe", "mcpgatewayextension", "ext", "-n", ns])),
+    );
+    expect(controller.logs().some((line) => line.msg === "session key unusable; left as it is" && line.namespace === ns)).to.equal(true);
+    await controller.settled();
+    expect(keyOf(await sessionKeySecret(ns)).length, "not overwritten").to.equal(16);
+
+    // A Secret without the key: reported, not filled in.
+    await core.replaceNamespacedSecret({ name: SESSION_KEY_SECRET_NAME, namespace: ns, body: { metadata: { name: SESSION_KEY_SECRET_NAME, namespace: ns }, data: { other: "eA==" } } });
+    const { value: missing } = await within("SessionKeyMissing", 10_000, async () => {
+      const condition = await sessionKeyCondition(ns);
+      return condition?.reason === "SessionKeyMissing" ? condition : undefined;
+    });
+    expect(missing.message).to.include(`Secret ${ns}/${SESSION_KEY_SECRET_NAME} has no key "key"`);
+    await controller.settled();
+    expect((await sessionKeySecret(ns))?.data).to.deep.equal({ other: "eA==" });
+
+    // Fixed by the user: the condition goes.
+    await core.replaceNamespacedSecret({ name: SESSION_KEY_SECRET_NAME, namespace: ns, body: { metadata: { name: SESSION_KEY_SECRET_NAME, namespace: ns }, data: { key: Buffer.alloc(32, 2).toString("base64") } } });
+    await within("the condition removed", 10_000, async () => (await sessionKeyCondition(ns)) === undefined);
+    expect(errorLines(controller)).to.deep.equal([]);
+  });
+});
