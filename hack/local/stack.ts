@@ -96,6 +96,7 @@ async function main(): Promise<void> {
   start("broker-router", [
     join(root, "dist/cmd/broker-router/main.js"),
     "--mcp-gateway-config-secret", "mcp-test/mcp-gateway-config",
+    "--session-key-secret", "mcp-test/mcp-gateway-session-key",
     "--mcp-broker-public-address", `127.0.0.1:${BROKER_PORT}`,
     "--allowed-hosts", "localhost,127.0.0.1,mcp.127-0-0-1.sslip.io",
   ], { KUBECONFIG: kubeconfig });

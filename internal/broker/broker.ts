@@ -16,6 +16,7 @@ import {
   JsonRpcError,
   resultResponse,
   type JsonRpcErrorObject,
+  type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
@@ -27,19 +28,21 @@ import { combineFilters } from "../auth/tool-grant.js";
 import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { RegistryServer } from "../registry/schema.js";
-import type { GatewaySession, InflightCall } from "../session/session.js";
+import { forwardedRequestOrigin, type GatewaySession, type InflightCall } from "../session/session.js";
 import type { SessionStore } from "../session/store.js";
 import type { EventStream } from "../transport/event-stream.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { McpProtocolHandler } from "../transport/streamable-http.js";
 import { describeUpstreamError, UpstreamRejectedError, UpstreamTimeoutError } from "../upstream/errors.js";
 import type { UpstreamHttp } from "../upstream/http.js";
-import { UpstreamSession, type InitializeResult, type SendDuringHandshake } from "../upstream/session.js";
+import { UpstreamSession, type InitializeResult, type SendDuringHandshake, type UpstreamState } from "../upstream/session.js";
 import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
 
 export interface BrokerOptions {
   /** Longest time a forwarded request may take. */
   requestTimeoutMs: number;
+  /** Upstream sessions unused this long are closed (reopened on next use); 0 = never. */
+  upstreamIdleTimeoutMs: number;
 }
 
 const VIRTUAL_SERVER_HEADER = "x-mcp-virtualserver";
@@ -65,6 +68,8 @@ function isRelayedUpdate(session: GatewaySession, notification: JsonRpcNotificat
 }
 
 export class Broker implements McpProtocolHandler<GatewaySession> {
+  private upstreamSweeper?: NodeJS.Timeout;
+
   constructor(
     private readonly directory: ServerDirectory,
     private readonly pages: ListPages,
@@ -76,12 +81,24 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   ) {
     directory.on("listChanged", (kinds) => this.announce(kinds));
     directory.on("serversReplaced", (names) => this.dropUpstreams(names));
-    sessions.startSweeping((session) => void this.close(session, "idle timeout"));
+  }
+
+  /** Connects the session store (Redis, when shared) and starts expiring sessions and idle upstream sessions. */
+  async start(): Promise<void> {
+    await this.sessions.start({
+      expired: (session) => void this.close(session, "expired", true),
+      closedElsewhere: (session) => void this.close(session, "ended on another replica", false),
+    });
+    const idleMs = this.options.upstreamIdleTimeoutMs;
+    if (idleMs > 0) {
+      this.upstreamSweeper = setInterval(() => this.closeIdleUpstreams(Date.now() - idleMs), Math.min(60_000, Math.max(1_000, idleMs / 4)));
+      this.upstreamSweeper.unref();
+    }
   }
 
   // ---- transport hooks ----
 
-  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): { session?: GatewaySession; response: JsonRpcResponse } {
+  async initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): Promise<{ session?: GatewaySession; response: JsonRpcResponse }> {
     // The client's capabilities and clientInfo are handed to every upstream it reaches: they must be valid MCP.
     const parsed = InitializeRequestParamsSchema.safeParse(request.params ?? {});
     if (!parsed.success) {
@@ -90,7 +107,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       return { response: errorResponse(request.id, ErrorCode.InvalidParams, `invalid initialize params: ${issue?.path.join(".") || "params"}: ${issue?.message ?? "invalid"}`) };
     }
     const params = parsed.data;
-    const session = this.sessions.create({
+    const session = await this.sessions.create({
       protocolVersion: negotiateProtocolVersion(params.protocolVersion),
       clientInfo: { name: params.clientInfo.name, version: params.clientInfo.version },
       clientCapabilities: params.capabilities as Record<string, unknown>,
@@ -105,7 +122,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     return { session, response: resultResponse(request.id, result) };
   }
 
-  findSession(id: string): GatewaySession | undefined {
+  findSession(id: string): GatewaySession | undefined | Promise<GatewaySession | undefined> {
     return this.sessions.get(id);
   }
 
@@ -153,14 +170,27 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
 
   onResponse(session: GatewaySession, response: JsonRpcResponse): void {
     const forwarded = response.id === null ? undefined : session.forwardedRequests.get(response.id);
-    if (!forwarded) {
+    if (forwarded) {
+      session.forwardedRequests.delete(response.id as string);
+      this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response);
+      return;
+    }
+    // Forwarded by another replica: the id says where the answer goes.
+    const origin = forwardedRequestOrigin(response.id);
+    const server = origin && session.recordedUpstreams.has(origin.server) ? this.directory.server(origin.server) : undefined;
+    if (!origin || !server) {
       this.log.debug({ session: session.id, id: response.id }, "response to an unknown request ignored");
       return;
     }
-    session.forwardedRequests.delete(response.id as string);
-    forwarded.upstream.reply({ ...response, id: forwarded.upstreamId } as JsonRpcResponse).catch((err: unknown) => {
-      this.log.warn({ session: session.id, err: describeUpstreamError(err) }, "could not pass the client's answer upstream");
-    });
+    this.replyUpstream(session, this.upstreamFor(session, server), origin.upstreamId, response);
+  }
+
+  private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse): void {
+    upstream
+      .then((target) => target.reply({ ...response, id: upstreamId } as JsonRpcResponse))
+      .catch((err: unknown) => {
+        this.log.warn({ session: session.id, err: describeUpstreamError(err) }, "could not pass the client's answer upstream");
+      });
   }
 
   openStream(session: GatewaySession, stream: EventStream): void {
@@ -169,15 +199,23 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   async terminate(session: GatewaySession): Promise<void> {
-    this.sessions.delete(session.id);
-    await this.close(session, "client ended the session");
+    await this.sessions.delete(session);
+    await this.close(session, "client ended the session", true);
   }
 
-  /** Ends every session (shutdown). */
+  /**
+   * Shutdown. Alone, the broker ends its sessions; with a shared store they live on for the other
+   * replicas (and this one after a restart), so only this process's streams and listeners go.
+   */
   async closeAll(): Promise<void> {
-    const sessions = [...this.sessions.all()];
-    for (const session of sessions) this.sessions.delete(session.id);
-    await Promise.all(sessions.map((session) => this.close(session, "gateway shutting down")));
+    clearInterval(this.upstreamSweeper);
+    this.sessions.stop();
+    const sessions = this.sessions.detachAll();
+    if (this.sessions.shared) {
+      for (const session of sessions) this.detach(session);
+      return;
+    }
+    await Promise.all(sessions.map((session) => this.close(session, "gateway shutting down", true)));
   }
 
   // ---- methods ----
@@ -203,11 +241,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel);
       }
       case Method.PromptsList:
-        return { raw: this.pages.page("prompts", params.cursor) };
+        return { raw: this.pages.page("prompts", params.cursor, grantOf(headers)) };
       case Method.PromptsGet: {
-        const name = stringParam(params, "name");
-        const route = catalog.findPrompt(name);
-        if (!route) throw invalidParams(`Unknown prompt: ${name}`);
+        const route = this.promptRoute(stringParam(params, "name"), headers);
         return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel);
       }
       case Method.ResourcesList:
@@ -221,6 +257,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         const reply = await this.forward(session, route, request, params, channel);
         if ("result" in reply) {
           session.subscriptions.set(params.uri as string, route.server.name);
+          this.sessions.recordSubscription(session, params.uri as string);
           await this.listenForUpdates(session, route.server);
         }
         return reply;
@@ -228,10 +265,11 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       case Method.ResourcesUnsubscribe: {
         const reply = await this.forward(session, this.resourceRoute(params), request, params, channel);
         session.subscriptions.delete(params.uri as string);
+        this.sessions.recordSubscription(session, params.uri as string);
         return reply;
       }
       case Method.CompletionComplete:
-        return this.complete(session, request, params, channel);
+        return this.complete(session, request, params, channel, headers);
       case Method.LoggingSetLevel:
         return this.setLogLevel(session, stringParam(params, "level"));
       default:
@@ -246,16 +284,21 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     return route;
   }
 
-  private complete(session: GatewaySession, request: JsonRpcRequest, params: Params, channel: RequestChannel): Promise<Reply> {
+  /** A prompt the caller is not granted is unknown to it, as a tool is. */
+  private promptRoute(name: string, headers: IncomingHttpHeaders): Route {
+    const route = this.grantAllows(headers, name) ? this.directory.catalog.findPrompt(name) : undefined;
+    if (!route) throw invalidParams(`Unknown prompt: ${name}`);
+    return route;
+  }
+
+  private complete(session: GatewaySession, request: JsonRpcRequest, params: Params, channel: RequestChannel, headers: IncomingHttpHeaders): Promise<Reply> {
     const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
-    const catalog = this.directory.catalog;
     if (ref.type === "ref/prompt" && typeof ref.name === "string") {
-      const route = catalog.findPrompt(ref.name);
-      if (!route) throw invalidParams(`Unknown prompt: ${ref.name}`);
+      const route = this.promptRoute(ref.name, headers);
       return this.forward(session, route, request, { ...params, ref: { ...ref, name: route.upstreamName } }, channel);
     }
     if (ref.type === "ref/resource" && typeof ref.uri === "string") {
-      const route = catalog.findTemplate(ref.uri);
+      const route = this.directory.catalog.findTemplate(ref.uri);
       if (!route) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${ref.uri}`, { uri: ref.uri });
       return this.forward(session, route, request, params, channel);
     }
@@ -265,6 +308,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   /** Remembered for the session and applied to each of its upstream sessions, now and when they open. */
   private async setLogLevel(session: GatewaySession, level: string): Promise<Reply> {
     session.logLevel = level;
+    this.sessions.recordLogLevel(session);
     await Promise.all(
       [...session.upstreams.values()].map(async (pending) => {
         const upstream = await pending.catch(() => undefined);
@@ -281,6 +325,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     return combineFilters(this.virtualServerFilter(headers), grantOf(headers));
   }
 
+  /** Grants name tools and prompts alike, by exposed name. */
   private grantAllows(headers: IncomingHttpHeaders, name: string): boolean {
     return grantOf(headers)?.allows(name) ?? true;
   }
@@ -313,7 +358,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         timeoutMs: this.options.requestTimeoutMs,
         signal: channel.signal,
         onUpstreamId: (id) => (call.upstreamId = id),
-        onMessage: (message) => this.relay(session, upstream, message, channel, progressToken),
+        onMessage: (message) => this.relay(session, server.name, upstream, message, channel, progressToken),
       });
       return "error" in response ? { error: response.error } : { result: response.result };
     } catch (err) {
@@ -341,47 +386,62 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
    * ids. Progress is passed only for the token the client asked with: anything else could
    * collide with the client's own tokens.
    */
-  private relay(session: GatewaySession, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
+  private relay(session: GatewaySession, server: string, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
     if (!isRequest(message)) {
       if (!isNotification(message) || message.method !== Notification.Progress || (progressToken !== undefined && message.params?.progressToken === progressToken)) {
         channel.send(message);
       }
       return;
     }
-    this.forwardToClient(session, upstream, message, channel);
+    this.forwardToClient(session, server, upstream, message, channel);
   }
 
   /**
    * An upstream's request goes to the client on the call's own stream, else on the session's GET
-   * stream; with neither open, the upstream is told at once instead of waiting for its timeout.
+   * stream (here or on another replica); with none open, the upstream is told at once instead of
+   * waiting for its timeout.
    */
-  private forwardToClient(session: GatewaySession, upstream: UpstreamSession, request: JsonRpcRequest, channel?: RequestChannel): void {
-    const forwarded = session.forwardRequest(upstream, request);
-    if (channel?.send(forwarded) || session.notify(forwarded)) return;
+  private forwardToClient(session: GatewaySession, server: string, upstream: UpstreamSession, request: JsonRpcRequest, channel?: RequestChannel): void {
+    const forwarded = session.forwardRequest(server, upstream, request);
+    if (channel?.send(forwarded) || this.notifyClient(session, forwarded)) return;
     session.forwardedRequests.delete(forwarded.id);
     upstream.reply(errorResponse(request.id, ErrorCode.InternalError, "the client has no open stream to receive this request")).catch(() => undefined);
   }
 
-  /** The session's upstream session for a server: opened on first use, shared after. */
+  /** To the session's newest stream on this replica, else to a replica holding one. */
+  private notifyClient(session: GatewaySession, message: JsonRpcMessage): boolean {
+    return session.notify(message) || this.sessions.deliverElsewhere(session, message);
+  }
+
+  /**
+   * The session's upstream session for a server: opened on first use (or taken over from the
+   * replica that opened it), shared after.
+   */
   private upstreamFor(session: GatewaySession, server: RegistryServer): Promise<UpstreamSession> {
     const existing = session.upstreams.get(server.name);
     if (existing) return existing;
-    const headers: Record<string, string> = {};
-    if (server.credential) headers.authorization = server.credential;
-    else if (server.forwardClientAuthorization && session.init.authorization) headers.authorization = session.init.authorization;
-    const upstream = new UpstreamSession(this.http, {
-      target: { url: server.url, headers },
-      protocolVersion: session.protocolVersion,
-      clientInfo: session.init.clientInfo,
-      capabilities: session.init.clientCapabilities,
-      afterInitialize: (send, result) => this.restoreSessionState(session, server, send, result),
-    });
+    const upstream = this.upstreamSession(session, server, session.recordedUpstreams.get(server.name));
     const pending = upstream.ensureInitialized(this.options.requestTimeoutMs).then(() => upstream);
     session.upstreams.set(server.name, pending);
     pending.catch(() => {
       if (session.upstreams.get(server.name) === pending) session.upstreams.delete(server.name);
     });
     return pending;
+  }
+
+  private upstreamSession(session: GatewaySession, server: RegistryServer, adopt?: UpstreamState): UpstreamSession {
+    const headers: Record<string, string> = {};
+    if (server.credential) headers.authorization = server.credential;
+    else if (server.forwardClientAuthorization && session.init.authorization) headers.authorization = session.init.authorization;
+    return new UpstreamSession(this.http, {
+      target: { url: server.url, headers },
+      protocolVersion: session.protocolVersion,
+      clientInfo: session.init.clientInfo,
+      capabilities: session.init.clientCapabilities,
+      afterInitialize: (send, result) => this.restoreSessionState(session, server, send, result),
+      onOpened: (state) => this.sessions.recordUpstream(session, server.name, state),
+      adopt,
+    });
   }
 
   /** A new (or re-opened) upstream session gets the log level and subscriptions the client set. */
@@ -400,9 +460,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     session.upstreamListeners.set(server.name, controller);
     const onMessage = (message: JsonRpcMessage) => {
       if (isRequest(message)) {
-        this.forwardToClient(session, upstream, message);
+        this.forwardToClient(session, server.name, upstream, message);
       } else if (isNotification(message) && isRelayedUpdate(session, message)) {
-        session.notify(message);
+        this.notifyClient(session, message);
       }
     };
     upstream
@@ -415,23 +475,58 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
 
   // ---- session lifecycle ----
 
-  private async close(session: GatewaySession, reason: string): Promise<void> {
+  /**
+   * Ends the session's upstream sessions: the ones this replica opened or took over and, when
+   * `recorded` is set (the session ended for good), those the shared store names that nobody here used.
+   */
+  private async close(session: GatewaySession, reason: string, recorded: boolean): Promise<void> {
     this.log.debug({ session: session.id, reason }, "session closed");
+    this.detach(session);
+    const upstreams = await Promise.all([...session.upstreams.values()].map((pending) => pending.catch(() => undefined)));
+    session.upstreams.clear();
+    const closing = upstreams.filter((upstream) => upstream !== undefined);
+    if (recorded) {
+      const open = new Set(closing.map((upstream) => upstream.sessionId));
+      for (const [name, state] of session.recordedUpstreams) {
+        const server = this.directory.server(name);
+        if (server && !open.has(state.sessionId)) closing.push(this.upstreamSession(session, server, state));
+      }
+    }
+    await Promise.all(closing.map((upstream) => upstream.close().catch(() => undefined)));
+  }
+
+  /** Lets go of what ties the session to this process: client streams and upstream listeners. */
+  private detach(session: GatewaySession): void {
     for (const stream of session.streams) stream.close();
     for (const listener of session.upstreamListeners.values()) listener.abort();
-    const upstreams = [...session.upstreams.values()];
-    session.upstreams.clear();
-    await Promise.all(upstreams.map((pending) => pending.then((upstream) => upstream.close()).catch(() => undefined)));
   }
 
   private dropUpstreams(serverNames: string[]): void {
     for (const session of this.sessions.all()) {
       for (const name of serverNames) {
         const pending = session.upstreams.get(name);
+        session.recordedUpstreams.delete(name);
         if (!pending) continue;
         session.upstreams.delete(name);
         session.upstreamListeners.get(name)?.abort();
         pending.then((upstream) => upstream.close()).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Upstream sessions unused since `cutoff` (and not listening for a subscription) are closed; the next call opens a new one. */
+  private closeIdleUpstreams(cutoff: number): void {
+    for (const session of this.sessions.all()) {
+      for (const [name, pending] of session.upstreams) {
+        if (session.upstreamListeners.has(name)) continue;
+        void pending.then((upstream) => {
+          if (upstream.pending > 0 || upstream.lastUsed >= cutoff || session.upstreams.get(name) !== pending) return;
+          session.upstreams.delete(name);
+          const state = upstream.state();
+          if (state) this.sessions.forgetUpstream(session, name, state);
+          this.log.debug({ session: session.id, server: name }, "idle upstream session closed");
+          return upstream.close();
+        }, () => undefined);
       }
     }
   }

@@ -69,6 +69,10 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
     return this.virtualServers.get(name);
   }
 
+  server(name: string): RegistryServer | undefined {
+    return this.servers.get(name)?.config;
+  }
+
   discovery(serverName: string): ServerDiscovery | undefined {
     return this.servers.get(serverName)?.discovery;
   }

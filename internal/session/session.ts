@@ -2,12 +2,24 @@
 // sessions opened on its behalf, its open GET streams, subscriptions and log level, and the
 // id mappings for requests travelling between it and its upstreams.
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from "../mcp/jsonrpc.js";
-import type { UpstreamSession } from "../upstream/session.js";
+import type { UpstreamSession, UpstreamState } from "../upstream/session.js";
 
 /** A server-to-client channel the transport opened for this session (a GET stream). */
 export interface ClientStream {
   send(message: JsonRpcMessage): void;
   close(): void;
+}
+
+/** Where the answer to a forwarded request goes, read from its gateway id; undefined for ids the gateway did not make. */
+export function forwardedRequestOrigin(id: unknown): { server: string; upstreamId: JsonRpcId } | undefined {
+  if (typeof id !== "string" || !id.startsWith("gw-")) return undefined;
+  try {
+    const [server, upstreamId] = JSON.parse(Buffer.from(id.slice(id.indexOf(".") + 1), "base64url").toString()) as unknown[];
+    if (typeof server === "string" && (typeof upstreamId === "string" || typeof upstreamId === "number")) return { server, upstreamId };
+  } catch {
+    // Not one of ours.
+  }
+  return undefined;
 }
 
 /** A request an upstream sent us, forwarded to the client under a gateway id. */
@@ -32,9 +44,16 @@ export interface SessionInit {
 
 export class GatewaySession {
   lastSeen = Date.now();
+  /** When this replica last moved the session's idle deadline in the shared store. */
+  lastTouched = Date.now();
   logLevel?: string;
   /** Upstream sessions by server name, opened on first use. */
   readonly upstreams = new Map<string, Promise<UpstreamSession>>();
+  /**
+   * The upstream sessions the shared store names for this session (by server): opened here or by
+   * another replica, which this one takes over on first use instead of opening its own.
+   */
+  readonly recordedUpstreams = new Map<string, UpstreamState>();
   readonly streams = new Set<ClientStream>();
   /** list_changed kinds that happened while no stream was open; delivered when one opens. */
   readonly missedListChanges = new Set<string>();
@@ -51,6 +70,8 @@ export class GatewaySession {
   constructor(
     readonly id: string,
     readonly init: SessionInit,
+    /** From the signed id: the session ends then, however active. */
+    readonly expiresAt: number,
   ) {}
 
   get protocolVersion(): string {
@@ -60,9 +81,11 @@ export class GatewaySession {
   /**
    * The copy of an upstream's request that goes to the client: under a gateway id (prefixed so
    * it never looks like an upstream's), remembered so the client's answer finds its way back.
+   * The id also names the server and the upstream's id, so a replica that did not forward the
+   * request can still route the answer when the client's POST reaches it.
    */
-  forwardRequest(upstream: UpstreamSession, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
-    const id = `gw-${this.nextForwardId++}`;
+  forwardRequest(server: string, upstream: UpstreamSession, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
+    const id = `gw-${this.nextForwardId++}.${Buffer.from(JSON.stringify([server, request.id])).toString("base64url")}`;
     this.forwardedRequests.set(id, { upstream, upstreamId: request.id });
     return { ...request, id };
   }

@@ -1,32 +1,96 @@
-// Live gateway sessions, in memory, with idle expiry so clients that never send DELETE cannot
-// grow the broker without bound.
-import { randomBytes } from "node:crypto";
+// Live gateway sessions: signed ids, idle and lifetime expiry, and (with Redis) state shared by
+// every replica. Each replica keeps the sessions it serves in memory; the shared store is the
+// truth it falls back to for sessions it has not seen, and the place that decides expiry.
+import type { Logger } from "../log/logger.js";
+import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { UpstreamState } from "../upstream/session.js";
 import { GatewaySession, type SessionInit } from "./session.js";
+import type { SessionIdSigner } from "./session-id.js";
+import type { RedisSessionState, StoredSession } from "./shared-state.js";
+
+export interface SessionStoreOptions {
+  idleTimeoutMs: number;
+  /** Longest life of a session however active; carried (signed) in its id. */
+  maxLifetimeMs: number;
+  signer: SessionIdSigner;
+  /** Absent: sessions live in this process only. */
+  shared?: RedisSessionState;
+  log: Logger;
+}
+
+export interface SessionLifecycle {
+  /** The session ended by expiry: close what it holds, including `recorded` upstream sessions. */
+  expired(session: GatewaySession): void;
+  /** Another replica ended the session: drop what this replica holds for it. */
+  closedElsewhere(session: GatewaySession): void;
+}
+
+/** Claimed per sweep, so one sweep stays short even after a long outage. */
+const CLAIM_BATCH = 500;
 
 export class SessionStore {
   private readonly sessions = new Map<string, GatewaySession>();
+  private readonly loading = new Map<string, Promise<GatewaySession | undefined>>();
+  private readonly touchEveryMs: number;
   private sweeper?: NodeJS.Timeout;
+  private lastStoreWarning = 0;
 
-  constructor(private readonly idleTimeoutMs: number) {}
+  constructor(private readonly options: SessionStoreOptions) {
+    this.touchEveryMs = Math.min(30_000, Math.max(1_000, options.idleTimeoutMs / 10));
+  }
 
-  create(init: SessionInit): GatewaySession {
-    // 144 random bits: unguessable, so a session id is as good as a bearer token for its session.
-    const id = randomBytes(18).toString("base64url");
-    const session = new GatewaySession(id, init);
+  get shared(): boolean {
+    return this.options.shared !== undefined;
+  }
+
+  async create(init: SessionInit): Promise<GatewaySession> {
+    const now = Date.now();
+    const id = this.options.signer.issue(this.options.maxLifetimeMs, now);
+    const check = this.options.signer.check(id, now);
+    const session = new GatewaySession(id, init, check.valid ? check.expiresAt : now + this.options.maxLifetimeMs);
+    // Stored before the id is handed out: the client's next request may reach another replica.
+    await this.options.shared?.create(id, storedOf(session), this.deadline(session));
     this.sessions.set(id, session);
     return session;
   }
 
-  get(id: string): GatewaySession | undefined {
+  /** The session for a client's id: undefined when forged, expired or unknown. */
+  get(id: string): GatewaySession | undefined | Promise<GatewaySession | undefined> {
+    const check = this.options.signer.check(id);
+    if (!check.valid) {
+      this.options.log.debug({ reason: check.reason }, "session id refused");
+      return undefined;
+    }
     const session = this.sessions.get(id);
-    if (session) session.lastSeen = Date.now();
-    return session;
+    if (session) {
+      session.lastSeen = Date.now();
+      if (this.options.shared && session.lastSeen - session.lastTouched > this.touchEveryMs) this.touch(session);
+      return session;
+    }
+    if (!this.options.shared) return undefined;
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.load(id, check.expiresAt).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
   }
 
-  delete(id: string): GatewaySession | undefined {
-    const session = this.sessions.get(id);
-    this.sessions.delete(id);
-    return session;
+  /** Ends the session everywhere; the caller closes what it holds (recordedUpstreams is brought up to date first). */
+  async delete(session: GatewaySession): Promise<void> {
+    this.sessions.delete(session.id);
+    const shared = this.options.shared;
+    if (!shared) return;
+    const stored = await shared.remove(session.id);
+    for (const [server, state] of stored?.upstreams ?? []) session.recordedUpstreams.set(server, state);
+    await shared.publish({ type: "closed", session: session.id });
+  }
+
+  /** Forgets every local session without ending it: the shared store keeps them for the other replicas (shutdown). */
+  detachAll(): GatewaySession[] {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    return sessions;
   }
 
   get size(): number {
@@ -37,22 +101,140 @@ export class SessionStore {
     return this.sessions.values();
   }
 
-  /** Calls onExpired for sessions idle longer than the timeout (sessions with an open stream are not idle). */
-  startSweeping(onExpired: (session: GatewaySession) => void): void {
-    const interval = Math.min(60_000, Math.max(1_000, this.idleTimeoutMs / 4));
-    this.sweeper = setInterval(() => {
-      const cutoff = Date.now() - this.idleTimeoutMs;
-      for (const session of this.sessions.values()) {
-        if (session.lastSeen < cutoff && session.streams.size === 0) {
+  /** Records an upstream session opened (or re-opened) for the session, so other replicas reuse it. */
+  recordUpstream(session: GatewaySession, server: string, state: UpstreamState): void {
+    // Alone, a broker holds every upstream session it opened: nothing to record.
+    if (!this.options.shared) return;
+    session.recordedUpstreams.set(server, state);
+    this.write(this.options.shared.setField(session.id, `up:${server}`, JSON.stringify(state)));
+  }
+
+  forgetUpstream(session: GatewaySession, server: string, state: UpstreamState): void {
+    if (!this.options.shared) return;
+    if (session.recordedUpstreams.get(server)?.sessionId === state.sessionId) session.recordedUpstreams.delete(server);
+    this.write(this.options.shared.forgetUpstream(session.id, server, state));
+  }
+
+  recordLogLevel(session: GatewaySession): void {
+    if (session.logLevel) this.write(this.options.shared?.setField(session.id, "logLevel", session.logLevel));
+  }
+
+  recordSubscription(session: GatewaySession, uri: string): void {
+    const server = session.subscriptions.get(uri);
+    this.write(server === undefined ? this.options.shared?.deleteField(session.id, `sub:${uri}`) : this.options.shared?.setField(session.id, `sub:${uri}`, server));
+  }
+
+  /** Hands a message to the replica holding a stream of the session (this one holds none). */
+  deliverElsewhere(session: GatewaySession, message: JsonRpcMessage): boolean {
+    if (!this.options.shared) return false;
+    this.write(this.options.shared.publish({ type: "deliver", session: session.id, message }));
+    return true;
+  }
+
+  async start(lifecycle: SessionLifecycle): Promise<void> {
+    const shared = this.options.shared;
+    if (shared) {
+      if (!(await shared.connected(5_000))) this.options.log.warn("Redis not reachable yet; new sessions are refused until it is");
+      // Not awaited: the subscription completes (and is renewed) whenever Redis is there.
+      const subscribed = shared.subscribe((event) => {
+        const session = this.sessions.get(event.session);
+        if (!session) return;
+        if (event.type === "deliver") {
+          session.notify(event.message);
+        } else {
           this.sessions.delete(session.id);
-          onExpired(session);
+          lifecycle.closedElsewhere(session);
         }
-      }
-    }, interval);
+      });
+      this.write(subscribed);
+      // Redis came back, maybe empty: what this replica holds goes back in, so no session is lost.
+      shared.onReconnect(() => {
+        for (const session of this.sessions.values()) this.write(shared.create(session.id, storedOf(session), this.deadline(session)));
+      });
+    }
+    const interval = Math.min(60_000, Math.max(1_000, Math.min(this.options.idleTimeoutMs, this.options.maxLifetimeMs) / 4));
+    this.sweeper = setInterval(() => void this.sweep(lifecycle), interval);
     this.sweeper.unref();
   }
 
-  stopSweeping(): void {
+  stop(): void {
     clearInterval(this.sweeper);
+    this.options.shared?.close();
   }
+
+  private async sweep(lifecycle: SessionLifecycle): Promise<void> {
+    const now = Date.now();
+    const shared = this.options.shared;
+    for (const session of this.sessions.values()) {
+      const idle = session.lastSeen < now - this.options.idleTimeoutMs && session.streams.size === 0;
+      if (idle || session.expiresAt <= now) {
+        if (!shared) {
+          this.sessions.delete(session.id);
+          lifecycle.expired(session);
+        } else if (session.upstreamListeners.size === 0) {
+          // The session may be in use on another replica: only this replica's copy goes, the
+          // store decides expiry (below). A copy listening for resource updates stays until then.
+          this.sessions.delete(session.id);
+        }
+      } else if (shared && session.streams.size > 0) {
+        // An open stream is activity, though no request comes in.
+        session.lastSeen = now;
+        this.touch(session);
+      }
+    }
+    if (!shared) return;
+    try {
+      for (const { id, stored } of await shared.claimExpired(now, CLAIM_BATCH)) {
+        const session = this.sessions.get(id) ?? revive(id, stored);
+        this.sessions.delete(id);
+        for (const [server, state] of stored.upstreams) session.recordedUpstreams.set(server, state);
+        lifecycle.expired(session);
+        this.write(shared.publish({ type: "closed", session: id }));
+      }
+    } catch (err) {
+      this.warn(err);
+    }
+  }
+
+  private async load(id: string, expiresAt: number): Promise<GatewaySession | undefined> {
+    const stored = await this.options.shared?.load(id);
+    if (!stored) return undefined;
+    const session = this.sessions.get(id) ?? revive(id, { ...stored, expiresAt });
+    this.sessions.set(id, session);
+    this.touch(session);
+    return session;
+  }
+
+  private deadline(session: GatewaySession): number {
+    return Math.min(session.lastSeen + this.options.idleTimeoutMs, session.expiresAt);
+  }
+
+  private touch(session: GatewaySession): void {
+    session.lastTouched = Date.now();
+    this.write(this.options.shared?.touch(session.id, this.deadline(session)));
+  }
+
+  /** Writes to the shared store are best effort: a Redis outage must not fail requests this replica can serve. */
+  private write(pending: Promise<unknown> | undefined): void {
+    pending?.catch((err: unknown) => this.warn(err));
+  }
+
+  private warn(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastStoreWarning < 10_000) return;
+    this.lastStoreWarning = now;
+    this.options.log.warn({ err: (err as Error).message }, "shared session store unavailable; serving the sessions this replica holds");
+  }
+}
+
+function storedOf(session: GatewaySession): StoredSession {
+  return { init: session.init, expiresAt: session.expiresAt, logLevel: session.logLevel, subscriptions: session.subscriptions, upstreams: session.recordedUpstreams };
+}
+
+function revive(id: string, stored: StoredSession): GatewaySession {
+  const session = new GatewaySession(id, stored.init, stored.expiresAt);
+  session.logLevel = stored.logLevel;
+  for (const [uri, server] of stored.subscriptions) session.subscriptions.set(uri, server);
+  for (const [server, state] of stored.upstreams) session.recordedUpstreams.set(server, state);
+  return session;
 }

@@ -1,6 +1,7 @@
 // One MCP client session to one upstream server: the initialize handshake, requests with ids
 // of our own (so ids from different clients can never collide upstream), and a single
 // transparent re-initialize when the upstream has forgotten the session.
+import { randomInt } from "node:crypto";
 import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion, Method, Notification } from "../mcp/protocol.js";
 import { SessionExpiredError, UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
@@ -12,6 +13,19 @@ export interface InitializeResult {
   serverInfo?: { name?: string; version?: string };
   instructions?: string;
 }
+
+/** What another broker replica needs to keep using this upstream session instead of opening one. */
+export interface UpstreamState {
+  sessionId?: string;
+  protocolVersion: string;
+  initializeResult: InitializeResult;
+}
+
+/**
+ * Request ids start at a random offset per process: replicas sharing one upstream session must
+ * not send the same id at the same time. 2^31 offsets of 2^20 ids stay below 2^53.
+ */
+const REQUEST_ID_BASE = randomInt(2 ** 31) * 2 ** 20;
 
 export type SendDuringHandshake = (method: string, params: Params) => Promise<JsonRpcResponse>;
 
@@ -26,6 +40,10 @@ export interface UpstreamSessionOptions {
    * a log level). It must send through `send`: request() would wait for this very handshake.
    */
   afterInitialize?: (send: SendDuringHandshake, result: InitializeResult) => Promise<void>;
+  /** Told of every upstream session this object opens (first and after the upstream forgot one). */
+  onOpened?: (state: UpstreamState) => void;
+  /** An upstream session another replica opened: used as is, no handshake. */
+  adopt?: UpstreamState;
 }
 
 export interface RequestOptions {
@@ -41,14 +59,32 @@ export class UpstreamSession {
   sessionId?: string;
   protocolVersion?: string;
   initializeResult?: InitializeResult;
-  private nextId = 1;
+  /** For closing upstream sessions nobody used for a while. */
+  lastUsed = Date.now();
+  /** Requests sent and not yet answered: a busy session is never idle. */
+  pending = 0;
+  private nextId = REQUEST_ID_BASE + 1;
   private initializing?: Promise<void>;
   private closed = false;
 
   constructor(
     private readonly http: UpstreamHttp,
     readonly options: UpstreamSessionOptions,
-  ) {}
+  ) {
+    const adopted = options.adopt;
+    if (adopted) {
+      this.sessionId = adopted.sessionId;
+      this.protocolVersion = adopted.protocolVersion;
+      this.initializeResult = adopted.initializeResult;
+      this.initializing = Promise.resolve();
+    }
+  }
+
+  /** Undefined until initialized. */
+  state(): UpstreamState | undefined {
+    if (!this.initializeResult || !this.protocolVersion) return undefined;
+    return { sessionId: this.sessionId, protocolVersion: this.protocolVersion, initializeResult: this.initializeResult };
+  }
 
   get target(): UpstreamTarget {
     return this.options.target;
@@ -65,16 +101,22 @@ export class UpstreamSession {
   }
 
   async request(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
-    await this.ensureInitialized(options.timeoutMs);
-    const expiredSession = this.sessionId;
+    this.pending++;
     try {
-      return await this.exchange(method, params, options);
-    } catch (err) {
-      if (!(err instanceof SessionExpiredError)) throw err;
-      // The upstream restarted. Only the first request to notice starts a new handshake.
-      if (this.sessionId === expiredSession) this.initializing = undefined;
       await this.ensureInitialized(options.timeoutMs);
-      return this.exchange(method, params, options);
+      const expiredSession = this.sessionId;
+      try {
+        return await this.exchange(method, params, options);
+      } catch (err) {
+        if (!(err instanceof SessionExpiredError)) throw err;
+        // The upstream restarted. Only the first request to notice starts a new handshake.
+        if (this.sessionId === expiredSession) this.initializing = undefined;
+        await this.ensureInitialized(options.timeoutMs);
+        return await this.exchange(method, params, options);
+      }
+    } finally {
+      this.pending--;
+      this.lastUsed = Date.now();
     }
   }
 
@@ -110,14 +152,25 @@ export class UpstreamSession {
   private async initialize(timeoutMs: number): Promise<void> {
     this.sessionId = undefined;
     this.protocolVersion = undefined;
+    try {
+      await this.handshake(timeoutMs);
+      if (this.closed) throw new UpstreamProtocolError("upstream session closed");
+    } catch (err) {
+      // The upstream may have opened a session before the handshake failed, or close() came while
+      // its id was unknown: end it now, or nobody will.
+      await this.http.terminate(this.target, this.headers());
+      throw err;
+    }
+    const state = this.state();
+    if (state) this.options.onOpened?.(state);
+  }
+
+  private async handshake(timeoutMs: number): Promise<void> {
     const params = { protocolVersion: this.options.protocolVersion, capabilities: this.options.capabilities, clientInfo: this.options.clientInfo };
     const response = await this.exchange(Method.Initialize, params, { timeoutMs }, (sessionId) => (this.sessionId = sessionId));
     if ("error" in response) throw new UpstreamProtocolError(`initialize failed: ${response.error.message}`);
     const result = response.result as unknown as InitializeResult;
-    if (!isSupportedProtocolVersion(result.protocolVersion)) {
-      await this.http.terminate(this.target, this.headers());
-      throw new UpstreamProtocolError(`unsupported protocol version ${JSON.stringify(result.protocolVersion)}`);
-    }
+    if (!isSupportedProtocolVersion(result.protocolVersion)) throw new UpstreamProtocolError(`unsupported protocol version ${JSON.stringify(result.protocolVersion)}`);
     if (typeof result.capabilities !== "object" || result.capabilities === null) throw new UpstreamProtocolError("initialize result has no capabilities");
     this.protocolVersion = result.protocolVersion;
     this.initializeResult = result;

@@ -20,7 +20,8 @@ describe("transport: /mcp over HTTP", () => {
       for (const version of ["2025-03-26", "2025-06-18", "2025-11-25"]) {
         const res = await postMcp(gateway.mcpUrl, initializeRequest("init-1", version));
         expect(res.status).to.equal(200);
-        expect(res.headers.get("mcp-session-id")).to.match(/^[A-Za-z0-9_-]{20,}$/);
+        // Visible ASCII only (spec); ours is random.expiry.signature.
+        expect(res.headers.get("mcp-session-id")).to.match(/^[A-Za-z0-9_-]{22}\.[a-z0-9]+\.[A-Za-z0-9_-]{22}$/);
         const message = res.messages[0] as { id: unknown; result: { protocolVersion: string; serverInfo: { name: string }; capabilities: Record<string, unknown> } };
         expect(message.id).to.equal("init-1");
         expect(message.result.protocolVersion).to.equal(version);

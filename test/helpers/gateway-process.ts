@@ -69,7 +69,7 @@ export async function startGateway(configYaml: string, extraArgs: string[] = [],
     writeConfig: (yaml: string) => writeFileSync(configPath, yaml),
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         child.once("exit", () => done());
         child.kill("SIGTERM");
       }),
