@@ -1,12 +1,14 @@
 // broker-router: wires flags to the broker components and serves them until SIGTERM.
 import { once } from "node:events";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { authSettings } from "../../internal/auth/config.js";
 import { authGuard } from "../../internal/auth/guard.js";
 import { Broker } from "../../internal/broker/broker.js";
 import { ListPages } from "../../internal/catalog/pages.js";
 import { splitAddress } from "../../internal/config/address.js";
-import { brokerUsage, defaultAllowedHosts, parseBrokerOptions } from "../../internal/config/broker-options.js";
+import { brokerUsage, defaultAllowedHosts, parseBrokerOptions, type BrokerOptions } from "../../internal/config/broker-options.js";
 import { ServerDirectory } from "../../internal/discovery/directory.js";
+import { RequestLimits } from "../../internal/limits/request-limits.js";
 import { createLogger } from "../../internal/log/logger.js";
 import { GatewayMetrics } from "../../internal/metrics/metrics.js";
 import { publishedStatus } from "../../internal/brokerstatus/snapshot.js";
@@ -16,10 +18,26 @@ import { FileRegistrySource } from "../../internal/registry/file-source.js";
 import { SecretRegistrySource } from "../../internal/registry/secret-source.js";
 import type { RegistrySource } from "../../internal/registry/source.js";
 import { createHttpServer } from "../../internal/server/app.js";
+import { SessionIdSigner } from "../../internal/session/session-id.js";
+import { RedisSessionState } from "../../internal/session/shared-state.js";
+import { loadSigningKey, type SigningKeySource } from "../../internal/session/signing-key.js";
 import { SessionStore } from "../../internal/session/store.js";
 import { HostGuard } from "../../internal/transport/http-checks.js";
 import { streamableHttpHandler } from "../../internal/transport/streamable-http.js";
 import { UpstreamHttp } from "../../internal/upstream/http.js";
+
+function signingKeySource(options: BrokerOptions, kube: () => KubeConfig): SigningKeySource {
+  if (options["session-key-file"]) return { kind: "file", path: options["session-key-file"] };
+  const secret = options["session-key-secret"];
+  if (!secret) return { kind: "ephemeral" };
+  const [namespace = "", name = ""] = secret.split("/");
+  return { kind: "secret", kc: kube(), namespace, name };
+}
+
+/** A rate of 0 means no limit. */
+function rateLimit(perSecond: number, burst: number) {
+  return perSecond > 0 ? { perSecond, burst } : undefined;
+}
 
 async function main(): Promise<void> {
   let options;
@@ -48,7 +66,12 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const { host, port } = splitAddress(options["mcp-broker-public-address"]);
-  const http = new UpstreamHttp({ headersTimeoutMs: options["upstream-timeout-seconds"] * 1000, bodyTimeoutMs: options["upstream-timeout-seconds"] * 1000, maxResponseBytes: options["max-response-bytes"] });
+  const http = new UpstreamHttp({
+    connectTimeoutMs: options["upstream-connect-timeout-seconds"] * 1000,
+    firstByteTimeoutMs: options["upstream-first-byte-timeout-seconds"] * 1000,
+    bodyTimeoutMs: options["upstream-timeout-seconds"] * 1000,
+    maxResponseBytes: options["max-response-bytes"],
+  });
   const directory = new ServerDirectory(
     http,
     {
@@ -59,16 +82,32 @@ async function main(): Promise<void> {
     },
     log,
   );
-  const sessions = new SessionStore(options["session-idle-timeout-seconds"] * 1000);
+  let kubeConfig: KubeConfig | undefined;
+  const kube = () => (kubeConfig ??= loadKubeConfig());
+  const signingKey = await loadSigningKey(signingKeySource(options, kube), log);
+  const sessions = new SessionStore({
+    idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
+    maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
+    signer: new SessionIdSigner(signingKey.key),
+    shared: options["redis-url"] ? new RedisSessionState({ url: options["redis-url"], commandTimeoutMs: options["redis-timeout-seconds"] * 1000 }) : undefined,
+    log,
+  });
   const metrics = new GatewayMetrics({ sessionCount: () => sessions.size, servers: () => directory.catalog.status() });
   const broker = new Broker(directory, new ListPages(directory.catalog, options["list-page-size"]), sessions, http, metrics, log, {
     requestTimeoutMs: options["upstream-timeout-seconds"] * 1000,
+    upstreamIdleTimeoutMs: options["upstream-idle-timeout-seconds"] * 1000,
   });
+  await broker.start();
   const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);
   const transport = streamableHttpHandler(broker, {
     maxBodyBytes: options["max-body-bytes"],
     hostGuard: new HostGuard({ allowedHosts, allowedOrigins: options["allowed-origins"] }),
     keepAliveMs: options["keep-alive-seconds"] * 1000,
+    limits: new RequestLimits({
+      client: rateLimit(options["client-rate-limit"], options["client-rate-burst"]),
+      session: rateLimit(options["session-rate-limit"], options["session-rate-burst"]),
+      maxStreamsPerSession: options["max-streams-per-session"],
+    }),
   });
   const mcpHandler = authGuard(auth.guard, transport, log);
   let accepting = true;
@@ -78,20 +117,23 @@ async function main(): Promise<void> {
   let source: RegistrySource;
   if (secret) {
     const [namespace = "", name = ""] = secret.split("/");
-    const kc = loadKubeConfig();
+    const kc = kube();
     source = new SecretRegistrySource(kc, namespace, name, log);
     const publisher = new StatusPublisher(kc, namespace, () => publishedStatus(directory.catalog), log);
     directory.on("rebuilt", () => publisher.changed());
   } else {
     source = new FileRegistrySource(options["mcp-gateway-config"], log);
   }
-  await source.start((registry) => directory.apply(registry));
+  await source.start((registry) => {
+    directory.apply(registry);
+    auth.protectedResource?.applyRegistry(registry.oauthProtectedResource);
+  });
 
   server.listen(port, host);
   server.keepAliveTimeout = 65_000;
   await once(server, "listening");
   log.info(
-    { address: `${host}:${port}`, allowedHosts, clientAuth: Boolean(auth.guard.bearer), authorizedToolsHeader: Boolean(auth.guard.authorizedTools) },
+    { address: `${host}:${port}`, allowedHosts, sessionKey: signingKey.origin, sharedSessions: sessions.shared, clientAuth: Boolean(auth.guard.bearer), authorizedToolsHeader: Boolean(auth.guard.authorizedTools) },
     "broker-router listening; MCP at /mcp",
   );
 

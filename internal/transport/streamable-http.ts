@@ -7,11 +7,13 @@ import {
   errorResponse,
   ErrorCode,
   nestsDeeperThan,
+  type JsonRpcId,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from "../mcp/jsonrpc.js";
 import { allowsBatches, isSupportedProtocolVersion, Method } from "../mcp/protocol.js";
+import type { LimitRefusal, RequestLimits } from "../limits/request-limits.js";
 import { EventStream } from "./event-stream.js";
 import { acceptsEventStream, acceptsJson, HostGuard, isJsonContentType } from "./http-checks.js";
 import { PostResponder, type RequestChannel } from "./post-responder.js";
@@ -24,8 +26,9 @@ export interface TransportSession {
 /** The protocol side: what to do with messages once the transport has accepted them. */
 export interface McpProtocolHandler<S extends TransportSession> {
   /** Answers initialize; a session is returned when one was created. */
-  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): { session?: S; response: JsonRpcResponse };
-  findSession(id: string): S | undefined;
+  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): Promise<{ session?: S; response: JsonRpcResponse }>;
+  /** Undefined for ids that are unknown, forged or expired; rejects when the session store cannot be reached. */
+  findSession(id: string): S | undefined | Promise<S | undefined>;
   onRequest(session: S, request: JsonRpcRequest, channel: RequestChannel, headers: IncomingHttpHeaders): void;
   onNotification(session: S, notification: JsonRpcNotification): void;
   onResponse(session: S, response: JsonRpcResponse): void;
@@ -38,6 +41,8 @@ export interface StreamableHttpOptions {
   hostGuard: HostGuard;
   /** Interval of SSE comment lines on idle GET streams; 0 disables them. */
   keepAliveMs: number;
+  /** Client and session request rates, streams per session. */
+  limits: RequestLimits;
 }
 
 const SESSION_HEADER = "mcp-session-id";
@@ -53,18 +58,29 @@ class HttpRefusal extends Error {
     readonly id: string | number | null = null,
     /** The connection cannot be reused (part of the request body was left unread). */
     readonly closeConnection = false,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
+/** The session store (Redis) failed: the client may retry, on this replica or another. */
+function storeUnavailable(err: unknown, id: string | number | null): HttpRefusal {
+  return new HttpRefusal(503, ErrorCode.InternalError, `Service Unavailable: session store: ${(err as Error).message}`, id, false, { "retry-after": "1" });
+}
+
 function refuse(res: ServerResponse, refusal: HttpRefusal, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const body = JSON.stringify(errorResponse(refusal.id, refusal.code, refusal.message));
-  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extraHeaders };
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...refusal.headers, ...extraHeaders };
   if (refusal.closeConnection) headers.connection = "close";
   res.writeHead(refusal.status, headers);
   res.end(body);
+}
+
+/** Over a limit: HTTP 429, with the id of the request it refuses when there is one. */
+function enforce(refusal: LimitRefusal | undefined, id: JsonRpcId | null = null): void {
+  if (refusal) throw new HttpRefusal(429, ErrorCode.TransportError, refusal.message, id, false, { "retry-after": String(refusal.retryAfterSeconds) });
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
@@ -91,10 +107,15 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
 }
 
 export function streamableHttpHandler<S extends TransportSession>(handler: McpProtocolHandler<S>, options: StreamableHttpOptions) {
-  function sessionOf(req: IncomingMessage): S {
+  async function sessionOf(req: IncomingMessage): Promise<S> {
     const id = req.headers[SESSION_HEADER];
     if (typeof id !== "string" || id === "") throw new HttpRefusal(400, ErrorCode.TransportError, "Bad Request: Mcp-Session-Id header is required");
-    const session = handler.findSession(id);
+    let session: S | undefined;
+    try {
+      session = await handler.findSession(id);
+    } catch (err) {
+      throw storeUnavailable(err, null);
+    }
     if (!session) throw new HttpRefusal(404, ErrorCode.SessionNotFound, "Session not found");
     const version = req.headers[VERSION_HEADER];
     if (version !== undefined && !isSupportedProtocolVersion(version)) {
@@ -122,15 +143,23 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
     for (const message of messages) {
       if (message.kind === "invalid") throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
     }
+    const first = messages.find((m) => m.kind === "request");
+    const firstId = first?.kind === "request" ? first.message.id : null;
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      const first = messages.find((m) => m.kind === "request");
-      throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, first?.kind === "request" ? first.message.id : null);
+      throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, firstId);
     }
+    enforce(options.limits.admitClient(req), firstId);
 
     const initialize = messages.find((m) => m.kind === "request" && m.message.method === Method.Initialize);
     if (initialize?.kind === "request") {
       if (batch) throw new HttpRefusal(400, ErrorCode.InvalidRequest, "Invalid Request: initialize must not be part of a batch", initialize.message.id);
-      const { session, response } = handler.initialize(initialize.message, req.headers);
+      let answer: Awaited<ReturnType<typeof handler.initialize>>;
+      try {
+        answer = await handler.initialize(initialize.message, req.headers);
+      } catch (err) {
+        throw storeUnavailable(err, initialize.message.id);
+      }
+      const { session, response } = answer;
       const headers: Record<string, string> = session ? { [SESSION_HEADER]: session.id } : {};
       if (json) {
         const body = JSON.stringify(response);
@@ -144,10 +173,13 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
       return;
     }
 
-    const session = sessionOf(req);
+    const session = await sessionOf(req);
+    enforce(options.limits.admitSession(session.id), firstId);
     if (batch && !allowsBatches(session.protocolVersion)) {
       throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
     }
+    // Checked before anything is handed on, so that a refused POST has no effect at all.
+    if (firstId !== null) enforce(options.limits.openStream(session.id, res), firstId);
     const requests: JsonRpcRequest[] = [];
     for (const message of messages) {
       if (message.kind === "request") requests.push(message.message);
@@ -162,14 +194,19 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
     for (const request of requests) handler.onRequest(session, request, responder.channel(), req.headers);
   }
 
-  function get(req: IncomingMessage, res: ServerResponse): void {
+  async function get(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal(406, ErrorCode.TransportError, "Not Acceptable: Accept must allow text/event-stream");
-    const session = sessionOf(req);
+    enforce(options.limits.admitClient(req));
+    const session = await sessionOf(req);
+    enforce(options.limits.admitSession(session.id));
+    enforce(options.limits.openStream(session.id, res));
     handler.openStream(session, new EventStream(res, options.keepAliveMs));
   }
 
   async function remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const session = sessionOf(req);
+    enforce(options.limits.admitClient(req));
+    const session = await sessionOf(req);
+    enforce(options.limits.admitSession(session.id));
     await handler.terminate(session);
     res.writeHead(200).end();
   }
@@ -179,7 +216,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
       const blocked = options.hostGuard.check(req.headers);
       if (blocked) throw new HttpRefusal(403, ErrorCode.TransportError, `Forbidden: ${blocked}`);
       if (req.method === "POST") await post(req, res);
-      else if (req.method === "GET") get(req, res);
+      else if (req.method === "GET") await get(req, res);
       else if (req.method === "DELETE") await remove(req, res);
       else refuse(res, new HttpRefusal(405, ErrorCode.TransportError, "Method Not Allowed"), { allow: "GET, POST, DELETE" });
     } catch (err) {

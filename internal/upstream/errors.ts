@@ -32,9 +32,26 @@ export class UpstreamRejectedError extends UpstreamError {
 /** The upstream answered, but not with MCP we can use. */
 export class UpstreamProtocolError extends UpstreamError {}
 
+/**
+ * The upstream was reached but was too slow: the total timeout of a request (message "timed out
+ * after N ms") or the first-byte timeout. The client gets -32011 and the upstream a cancellation.
+ */
 export class UpstreamTimeoutError extends UpstreamError {
+  constructor(ms: number, message = `timed out after ${ms} ms`) {
+    super(message);
+  }
+}
+
+export class UpstreamFirstByteTimeoutError extends UpstreamTimeoutError {
   constructor(ms: number) {
-    super(`timed out after ${ms} ms`);
+    super(ms, `no response headers within ${ms} ms (first-byte timeout)`);
+  }
+}
+
+/** No connection in time: the upstream is as unreachable as when it refuses one (-32010), and nothing reached it to cancel. */
+export class UpstreamConnectTimeoutError extends UpstreamError {
+  constructor(ms: number) {
+    super(`no connection within ${ms} ms (connect timeout)`);
   }
 }
 
@@ -47,8 +64,6 @@ const NETWORK_CODES: Record<string, string> = {
   ETIMEDOUT: "connection timed out",
   UND_ERR_SOCKET: "connection closed",
   UND_ERR_CLOSED: "connection closed",
-  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
-  UND_ERR_HEADERS_TIMEOUT: "no response headers in time",
   UND_ERR_BODY_TIMEOUT: "response stalled",
   UND_ERR_RES_EXCEEDED_MAX_SIZE: "response too large",
 };

@@ -4,7 +4,14 @@
 import type { Readable } from "node:stream";
 import { createParser } from "eventsource-parser";
 import { Agent, request } from "undici";
-import { SessionExpiredError, UpstreamHttpError, UpstreamProtocolError, UpstreamRejectedError } from "./errors.js";
+import {
+  SessionExpiredError,
+  UpstreamConnectTimeoutError,
+  UpstreamFirstByteTimeoutError,
+  UpstreamHttpError,
+  UpstreamProtocolError,
+  UpstreamRejectedError,
+} from "./errors.js";
 
 export interface UpstreamTarget {
   url: string;
@@ -18,8 +25,10 @@ export interface SessionHeaders {
 }
 
 export interface UpstreamHttpOptions {
-  /** Longest wait for the response headers of a POST. */
-  headersTimeoutMs: number;
+  /** Longest wait for a connection (TCP, and TLS for https). */
+  connectTimeoutMs: number;
+  /** Longest wait for the response headers of a POST or GET. */
+  firstByteTimeoutMs: number;
   /** Longest silence inside a response body. */
   bodyTimeoutMs: number;
   /** Largest JSON response body accepted. */
@@ -32,7 +41,7 @@ export class UpstreamHttp {
   readonly agent: Agent;
 
   constructor(private readonly options: UpstreamHttpOptions) {
-    this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
+    this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1, connect: { timeout: options.connectTimeoutMs } });
   }
 
   /** Drops every upstream connection, long-lived GET streams included (close() would wait for them). */
@@ -59,9 +68,9 @@ export class UpstreamHttp {
       headers: this.headers(target, session, { "content-type": "application/json", accept: ACCEPT_BOTH }),
       body,
       signal,
-      headersTimeout: this.options.headersTimeoutMs,
+      headersTimeout: this.options.firstByteTimeoutMs,
       bodyTimeout: this.options.bodyTimeoutMs,
-    });
+    }).catch(this.nameTimeout);
     const sessionId = headerValue(res.headers["mcp-session-id"]);
     if (sessionId && onSessionId) onSessionId(sessionId);
     if (res.statusCode === 202) {
@@ -71,7 +80,7 @@ export class UpstreamHttp {
     await this.rejectErrors(res.statusCode, res.body, session);
     const contentType = headerValue(res.headers["content-type"]) ?? "";
     if (contentType.startsWith("text/event-stream")) {
-      await readSse(res.body, (data) => onMessage(parseJson(data)));
+      await readSse(res.body, this.options.maxResponseBytes, (data) => onMessage(parseJson(data)));
     } else if (contentType.includes("json")) {
       const text = await readLimited(res.body, this.options.maxResponseBytes);
       const parsed = parseJson(text);
@@ -89,15 +98,15 @@ export class UpstreamHttp {
       dispatcher: this.agent,
       headers: this.headers(target, session, { accept: "text/event-stream" }),
       signal,
-      headersTimeout: this.options.headersTimeoutMs,
+      headersTimeout: this.options.firstByteTimeoutMs,
       bodyTimeout: 0,
-    });
+    }).catch(this.nameTimeout);
     if (res.statusCode === 405) {
       await res.body.dump();
       return false;
     }
     await this.rejectErrors(res.statusCode, res.body, session);
-    await readSse(res.body, (data) => onMessage(parseJson(data)));
+    await readSse(res.body, this.options.maxResponseBytes, (data) => onMessage(parseJson(data)));
     return true;
   }
 
@@ -117,6 +126,14 @@ export class UpstreamHttp {
       // An unreachable upstream has no session left to end.
     }
   }
+
+  /** undici's connect and headers timeouts, as errors that name the timeout and its length for the client. */
+  private readonly nameTimeout = (err: unknown): never => {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === "UND_ERR_CONNECT_TIMEOUT") throw new UpstreamConnectTimeoutError(this.options.connectTimeoutMs);
+    if (code === "UND_ERR_HEADERS_TIMEOUT") throw new UpstreamFirstByteTimeoutError(this.options.firstByteTimeoutMs);
+    throw err;
+  };
 
   private headers(target: UpstreamTarget, session: SessionHeaders, base: Record<string, string>): Record<string, string> {
     const headers: Record<string, string> = { ...target.headers, ...base };
@@ -196,10 +213,16 @@ async function readLimited(body: Readable, maxBytes: number): Promise<string> {
 }
 
 /** Reads an SSE body, handing each `message` event's data to onData as it arrives. */
-async function readSse(body: Readable, onData: (data: string) => void): Promise<void> {
+/** Each event may be up to maxEventBytes; a bigger (or never-ending) one fails the stream instead of growing memory. */
+async function readSse(body: Readable, maxEventBytes: number, onData: (data: string) => void): Promise<void> {
   let failure: unknown;
+  // Bytes received since the last complete event or comment; reset inside feed(), so the rest of
+  // the chunk that completed an event goes uncounted: the limit holds to within one chunk.
+  let sinceLastEvent = 0;
   const parser = createParser({
+    onComment: () => (sinceLastEvent = 0),
     onEvent: (event) => {
+      sinceLastEvent = 0;
       if (failure || !event.data || (event.event !== undefined && event.event !== "message")) return;
       try {
         onData(event.data);
@@ -210,7 +233,9 @@ async function readSse(body: Readable, onData: (data: string) => void): Promise<
   });
   const decoder = new TextDecoder();
   await consume(body, (chunk) => {
+    sinceLastEvent += chunk.length;
     parser.feed(decoder.decode(chunk, { stream: true }));
     if (failure) throw failure;
+    if (sinceLastEvent > maxEventBytes) throw new UpstreamProtocolError(`SSE event larger than ${maxEventBytes} bytes`);
   });
 }

@@ -1,0 +1,25 @@
+// A client-token issuer for tests: an ES256 key whose JWKS is written to a file the gateway reads
+// (--auth-jwks-file), and tokens signed with it for the gateway's issuer and audience.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
+
+export interface TokenIssuer {
+  /** The gateway flags that make it require this issuer's tokens. */
+  flags: string[];
+  /** A token valid for five minutes, with these claims. */
+  token(claims: JWTPayload): Promise<string>;
+}
+
+export async function newTokenIssuer(issuer = "https://issuer.test", audience = "mcp-gateway"): Promise<TokenIssuer> {
+  const kid = "test-key";
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const jwksPath = join(mkdtempSync(join(tmpdir(), "mcp-issuer-")), "jwks.json");
+  writeFileSync(jwksPath, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] }));
+  return {
+    flags: ["--auth-jwks-file", jwksPath, "--auth-issuer", issuer, "--auth-audience", audience],
+    token: (claims) =>
+      new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid }).setIssuedAt().setIssuer(issuer).setAudience(audience).setExpirationTime("5m").sign(privateKey),
+  };
+}
