@@ -39,6 +39,8 @@ export class ServerDiscovery {
   error?: string;
   lastChecked?: Date;
   private session?: UpstreamSession;
+  /** The current session's initialize handshake; settles, never rejects. */
+  private handshake?: Promise<void>;
   private stream?: AbortController;
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
@@ -66,6 +68,9 @@ export class ServerDiscovery {
     this.stopped = true;
     clearTimeout(this.timer);
     this.stream?.abort();
+    // Until the initialize answer arrives the session id is unknown, so a close now could not end the session
+    // the upstream is opening: let the handshake settle (the discovery timeout bounds it), then close.
+    await this.handshake;
     await this.session?.close();
   }
 
@@ -89,8 +94,10 @@ export class ServerDiscovery {
       capabilities: {},
     });
     this.session = session;
+    const handshake = session.ensureInitialized(this.options.requestTimeoutMs);
+    this.handshake = handshake.catch(() => undefined);
     try {
-      await session.ensureInitialized(this.options.requestTimeoutMs);
+      await handshake;
       await this.refresh();
       if (this.phase === "ready") this.listen(session);
     } catch (err) {

@@ -11,9 +11,15 @@ import type { RegistrySource } from "./source.js";
 export const REGISTRY_SECRET_NAME = "mcp-gateway-config";
 export const REGISTRY_SECRET_KEY = "config.yaml";
 
+/** What the Secret held when last looked at, besides the text of its key. */
+const ABSENT = Symbol("no Secret");
+const NO_KEY = Symbol(`no ${REGISTRY_SECRET_KEY}`);
+
 export class SecretRegistrySource implements RegistrySource {
   private readonly informer: Informer<V1Secret & { metadata: NonNullable<V1Secret["metadata"]> }>;
-  private lastText?: string;
+  private lastSeen?: string | typeof ABSENT | typeof NO_KEY;
+  /** True once a registry from the Secret is in force: from then on only a valid one replaces it. */
+  private loaded = false;
 
   constructor(
     kc: KubeConfig,
@@ -25,24 +31,34 @@ export class SecretRegistrySource implements RegistrySource {
   }
 
   async start(onRegistry: (registry: Registry) => void): Promise<void> {
+    const where = `${this.namespace}/${this.name}`;
     const apply = () => {
       const secret = this.informer.get(this.namespace, this.name);
       const encoded = secret?.data?.[REGISTRY_SECRET_KEY];
-      const text = encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8");
-      if (text === this.lastText) return;
-      this.lastText = text;
-      if (!secret) {
+      const seen = !secret ? ABSENT : encoded === undefined ? NO_KEY : Buffer.from(encoded, "base64").toString("utf8");
+      if (seen === this.lastSeen) return;
+      this.lastSeen = seen;
+      if (seen === ABSENT && !this.loaded) {
         // No Secret yet (no registration resolved so far) is an empty registry, not an error.
-        this.log.info({ secret: `${this.namespace}/${this.name}` }, "registry Secret absent; serving no servers");
+        this.log.info({ secret: where }, "registry Secret absent; serving no servers");
         onRegistry(EMPTY_REGISTRY);
         return;
       }
+      if (seen === ABSENT) {
+        // The controller empties a registry it no longer needs, it never deletes it: a deletion is an accident
+        // the controller repairs, and dropping every server (and every session's upstream sessions) meanwhile
+        // would turn it into an outage.
+        this.log.error({ secret: where }, "registry Secret deleted; keeping the last good registry");
+        return;
+      }
       try {
-        const registry = parseRegistry(text);
-        this.log.info({ secret: `${this.namespace}/${this.name}`, servers: registry.servers.length, virtualServers: registry.virtualServers.length }, "registry loaded");
+        if (seen === NO_KEY) throw new Error(`registry Secret has no key ${REGISTRY_SECRET_KEY}`);
+        const registry = parseRegistry(seen);
+        this.log.info({ secret: where, servers: registry.servers.length, virtualServers: registry.virtualServers.length }, "registry loaded");
+        this.loaded = true;
         onRegistry(registry);
       } catch (err) {
-        this.log.error({ secret: `${this.namespace}/${this.name}`, err: (err as Error).message }, "registry rejected; keeping the last good registry");
+        this.log.error({ secret: where, err: (err as Error).message }, "registry rejected; keeping the last good registry");
       }
     };
     this.informer.onChange(apply);

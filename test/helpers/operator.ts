@@ -106,7 +106,7 @@ export interface ManagedProcess {
   /** Everything written to stdout and stderr so far. */
   output(): string;
   /** The JSON log lines written so far. */
-  logs(): Array<{ msg?: string; level?: number; time?: string; [key: string]: unknown }>;
+  logs(): Array<{ msg?: string; level?: string; time?: string; [key: string]: unknown }>;
   /** Exit code (null when killed by a signal), once exited. */
   exited: Promise<number | null>;
   /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code. */
@@ -156,11 +156,11 @@ function spawnManaged(name: string, args: string[], env: NodeJS.ProcessEnv): Man
   return managed;
 }
 
-/** Log lines at error level or above (pino: 50 error, 60 fatal), e.g. unhandled rejections. */
+/** Log lines at error level or above (the binaries log pino's level labels), e.g. unhandled rejections. */
 export function errorLines(managed: ManagedProcess): string[] {
   return managed
     .logs()
-    .filter((line) => (line.level ?? 0) >= 50)
+    .filter((line) => line.level === "error" || line.level === "fatal")
     .map((line) => JSON.stringify(line));
 }
 
