@@ -8,6 +8,7 @@ import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-s
 import { eventually, freePort, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
 import { fetchStatus, registryYaml } from "../helpers/registry.js";
+import { SESSION_ID_PATTERN } from "../helpers/http.js";
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, "../../..");
@@ -55,7 +56,7 @@ curl -s -X POST ${gateway.mcpUrl} \\
   -d '{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}'
 rm -f ${headers}`;
     const { stdout, stderr } = await run("bash", ["-c", script]);
-    expect(stderr).to.match(/MCP Session ID: [A-Za-z0-9_-]{20,}/);
+    expect(/MCP Session ID: (\S+)/.exec(stderr)?.[1], stderr).to.match(SESSION_ID_PATTERN);
     const response = JSON.parse(stdout) as { id: number; result: { tools: Array<{ name: string }> } };
     expect(response.id).to.equal(2);
     const names = response.result.tools.map((tool) => tool.name);

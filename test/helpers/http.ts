@@ -2,6 +2,9 @@
 
 export const JSON_AND_SSE = "application/json, text/event-stream";
 
+/** The gateway's session ids: random.expiry.signature, visible ASCII only as the spec asks. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}\.[a-z0-9]+\.[A-Za-z0-9_-]{22}$/;
+
 export interface McpHttpResponse {
   status: number;
   headers: Headers;

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { seedCurlScript, seedDocuments } from "../helpers/seed.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
+import { SESSION_ID_PATTERN } from "../helpers/http.js";
 import {
   apply,
   createNamespace,
@@ -161,7 +162,7 @@ describe("operator: the MCP Server Registration guide, as users type it", functi
     expect(result.code, result.stderr).to.equal(0);
     // The first curl prints the initialize answer without a newline, so the echo follows on the same line.
     const session = /MCP Session ID: (\S*)\n/.exec(result.stdout);
-    expect(session?.[1], result.stdout).to.match(/^[A-Za-z0-9_-]{16,}$/);
+    expect(session?.[1], result.stdout).to.match(SESSION_ID_PATTERN);
     const initialize = JSON.parse(result.stdout.slice(0, session?.index)) as { id: number; result: { serverInfo: { name: string } } };
     expect(initialize.id).to.equal(1);
     const listLine = result.stdout.slice((session?.index ?? 0) + (session?.[0].length ?? 0)).trim();
