@@ -25,7 +25,7 @@ export const BROKER_OPTIONS = [
   { flag: "redis-timeout-seconds", env: "MCP_REDIS_TIMEOUT_SECONDS", description: "Longest wait for one Redis command; past it the broker serves from what it holds", default: "2" },
   { flag: "upstream-idle-timeout-seconds", env: "MCP_UPSTREAM_IDLE_TIMEOUT_SECONDS", description: "Upstream sessions unused this long are closed and reopened on next use (0 = kept for the life of the client session)", default: "900" },
   { flag: "max-body-bytes", env: "MCP_MAX_BODY_BYTES", description: "Largest accepted request body", default: "4194304" },
-  { flag: "max-response-bytes", env: "MCP_MAX_RESPONSE_BYTES", description: "Largest accepted upstream JSON response", default: "33554432" },
+  { flag: "max-response-bytes", env: "MCP_MAX_RESPONSE_BYTES", description: "Largest accepted upstream JSON response, and largest single SSE event of an upstream (to within one socket read)", default: "33554432" },
   { flag: "max-streams-per-session", env: "MCP_MAX_STREAMS_PER_SESSION", description: "Open GET streams plus POSTs in flight allowed per session; more get HTTP 429 (0 = no limit)", default: "100" },
   { flag: "session-rate-limit", env: "MCP_SESSION_RATE_LIMIT", description: "Requests per second allowed per session on average; more get HTTP 429 (0 = no limit)", default: "0" },
   { flag: "session-rate-burst", env: "MCP_SESSION_RATE_BURST", description: "Requests a session may send at once after a quiet spell (the bucket size of --session-rate-limit)", default: "50" },
