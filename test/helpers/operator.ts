@@ -642,6 +642,22 @@ export async function startStack(op: OperatorEnv, prefix: string): Promise<Stack
 }
 
 /** Deletes registrations, virtual servers and extensions; forces finalizers off what a dead controller left. */
+/** The namespaces one test file creates, cleaned up together when it ends. */
+export class TestNamespaces {
+  private readonly names: string[] = [];
+
+  async create(op: OperatorEnv, prefix: string): Promise<string> {
+    const name = uniqueName(prefix);
+    await createNamespace(op, name);
+    this.names.push(name);
+    return name;
+  }
+
+  cleanup(op: OperatorEnv): Promise<void> {
+    return cleanupNamespaces(op, this.names).catch(() => undefined);
+  }
+}
+
 export async function cleanupNamespaces(op: OperatorEnv, namespaces: string[]): Promise<void> {
   for (const namespace of namespaces) {
     for (const plural of ["mcpserverregistrations", "mcpvirtualservers", "mcpgatewayextensions"] as const) {

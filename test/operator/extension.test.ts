@@ -3,8 +3,6 @@
 import { expect } from "chai";
 import {
   apply,
-  cleanupNamespaces,
-  createNamespace,
   errorLines,
   extensionGrantYaml,
   extensionYaml,
@@ -22,10 +20,10 @@ import {
   sleep,
   startController,
   stopAllProcesses,
-  uniqueName,
   waitForReady,
   type ControllerProcess,
   type OperatorEnv,
+  TestNamespaces,
 } from "../helpers/operator.js";
 
 const INVALID = "InvalidMCPGatewayExtension";
@@ -34,7 +32,7 @@ describe("operator: MCPGatewayExtension validation (REFERENCE 5.12)", function (
   this.timeout(60_000);
   let op: OperatorEnv;
   let controller: ControllerProcess;
-  const namespaces: string[] = [];
+  const namespaces = new TestNamespaces();
 
   before(async () => {
     op = await operatorEnv();
@@ -42,16 +40,11 @@ describe("operator: MCPGatewayExtension validation (REFERENCE 5.12)", function (
   });
 
   after(async () => {
-    await cleanupNamespaces(op, namespaces).catch(() => undefined);
+    await namespaces.cleanup(op);
     await stopAllProcesses();
   });
 
-  async function namespace(prefix: string): Promise<string> {
-    const name = uniqueName(prefix);
-    await createNamespace(op, name);
-    namespaces.push(name);
-    return name;
-  }
+  const namespace = (prefix: string) => namespaces.create(op, prefix);
 
   const extension = (ns: string, name: string) => getObject(op, "mcpgatewayextensions", ns, name);
 

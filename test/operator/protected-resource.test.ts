@@ -10,8 +10,6 @@ import {
   GROUP,
   VERSION,
   apply,
-  cleanupNamespaces,
-  createNamespace,
   errorLines,
   gatewayYaml,
   operatorEnv,
@@ -20,11 +18,11 @@ import {
   startBroker,
   startController,
   stopAllProcesses,
-  uniqueName,
   waitForReady,
   within,
   type ControllerProcess,
   type OperatorEnv,
+  TestNamespaces,
 } from "../helpers/operator.js";
 
 function extensionWith(namespace: string, name: string, gateway: string, oauthProtectedResource: Record<string, unknown>): string {
@@ -40,7 +38,7 @@ describe("operator: protected resource metadata from the MCPGatewayExtension", f
   this.timeout(90_000);
   let op: OperatorEnv;
   let controller: ControllerProcess;
-  const namespaces: string[] = [];
+  const namespaces = new TestNamespaces();
 
   before(async () => {
     op = await operatorEnv();
@@ -48,16 +46,11 @@ describe("operator: protected resource metadata from the MCPGatewayExtension", f
   });
 
   after(async () => {
-    await cleanupNamespaces(op, namespaces).catch(() => undefined);
+    await namespaces.cleanup(op);
     await stopAllProcesses();
   });
 
-  async function namespace(prefix: string): Promise<string> {
-    const name = uniqueName(prefix);
-    await createNamespace(op, name);
-    namespaces.push(name);
-    return name;
-  }
+  const namespace = (prefix: string) => namespaces.create(op, prefix);
 
   it("reaches /.well-known on the broker and follows edits of the extension", async () => {
     const ns = await namespace("prm");

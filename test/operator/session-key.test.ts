@@ -8,8 +8,6 @@ import {
   BROKER_SA,
   SYSTEM_NAMESPACE,
   apply,
-  cleanupNamespaces,
-  createNamespace,
   errorLines,
   extensionYaml,
   gatewayYaml,
@@ -19,12 +17,12 @@ import {
   readyCondition,
   startController,
   stopAllProcesses,
-  uniqueName,
   waitForReady,
   within,
   type Condition,
   type ControllerProcess,
   type OperatorEnv,
+  TestNamespaces,
 } from "../helpers/operator.js";
 
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "mcp-gateway-controller" };
@@ -34,7 +32,7 @@ describe("operator: session key Secret", function () {
   let op: OperatorEnv;
   let core: CoreV1Api;
   let controller: ControllerProcess;
-  const namespaces: string[] = [];
+  const namespaces = new TestNamespaces();
 
   before(async () => {
     op = await operatorEnv();
@@ -43,16 +41,11 @@ describe("operator: session key Secret", function () {
   });
 
   after(async () => {
-    await cleanupNamespaces(op, namespaces).catch(() => undefined);
+    await namespaces.cleanup(op);
     await stopAllProcesses();
   });
 
-  async function namespace(prefix: string): Promise<string> {
-    const name = uniqueName(prefix);
-    await createNamespace(op, name);
-    namespaces.push(name);
-    return name;
-  }
+  const namespace = (prefix: string) => namespaces.create(op, prefix);
 
   async function sessionKeySecret(ns: string): Promise<V1Secret | undefined> {
     try {
