@@ -41,7 +41,9 @@ export class UpstreamHttp {
   readonly agent: Agent;
 
   constructor(private readonly options: UpstreamHttpOptions) {
-    this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1, connect: { timeout: options.connectTimeoutMs } });
+    // Idle connections are dropped after 4 s: servers such as the SDK's close theirs after 5 s
+    // without a Keep-Alive hint, and a request sent on a connection the server is closing fails.
+    this.agent = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1, connect: { timeout: options.connectTimeoutMs } });
   }
 
   /** Drops every upstream connection, long-lived GET streams included (close() would wait for them). */

@@ -47,10 +47,19 @@ export class McpSession {
     return session;
   }
 
-  async callTool(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const result = await this.request("tools/call", { name, arguments: args });
+  async callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const result = await this.request("tools/call", { name, arguments: args }, signal);
     if (result.isError === true) throw new Error(`tool ${name} returned isError: ${JSON.stringify(result.content).slice(0, 200)}`);
     return result;
+  }
+
+  /** DELETE: ends the session on the server, as a well-behaved client does when it is done. */
+  async close(): Promise<void> {
+    if (!this.sessionId) return;
+    const headers = { "mcp-session-id": this.sessionId, "mcp-protocol-version": PROTOCOL_VERSION };
+    const res = await this.pool.request({ path: this.path, method: "DELETE", headers });
+    const text = await res.body.text();
+    if (res.statusCode >= 400) throw new Error(`DELETE: HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
   }
 
   /** Every tool name, following nextCursor until the server stops paginating. */
@@ -66,15 +75,16 @@ export class McpSession {
     throw new Error(`tools/list still paginating after ${MAX_LIST_PAGES} pages`);
   }
 
-  async request(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** `signal` abandons the request, queued or sent (the connection it was sent on is closed). */
+  async request(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>> {
     const id = this.nextId++;
-    const message = await this.post({ jsonrpc: "2.0", id, method, params }, id);
+    const message = await this.post({ jsonrpc: "2.0", id, method, params }, id, signal);
     if (!message) throw new Error(`no JSON-RPC response to ${method}`);
     if (message.error) throw new Error(`JSON-RPC error ${message.error.code} on ${method}: ${message.error.message}`);
     return message.result ?? {};
   }
 
-  private async post(body: object, id?: number): Promise<JsonRpcResponse | undefined> {
+  private async post(body: object, id?: number, signal?: AbortSignal): Promise<JsonRpcResponse | undefined> {
     const headers: Record<string, string> = {
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
@@ -83,7 +93,7 @@ export class McpSession {
       headers["mcp-session-id"] = this.sessionId;
       headers["mcp-protocol-version"] = PROTOCOL_VERSION;
     }
-    const res = await this.pool.request({ path: this.path, method: "POST", headers, body: JSON.stringify(body) });
+    const res = await this.pool.request({ path: this.path, method: "POST", headers, body: JSON.stringify(body), signal });
     // Reading the whole body (rather than stopping at the matching event) keeps the connection reusable;
     // servers end a POST's SSE stream once its response is sent.
     const text = await res.body.text();

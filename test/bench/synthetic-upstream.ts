@@ -84,6 +84,12 @@ function jsonRpcError(res: ServerResponse, status: number, message: string): voi
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // The soak reads this to check that the gateway ends the upstream sessions it opened.
+  if (req.method === "GET" && req.url === "/sessions") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ sessions: sessions.reduce((n, live) => n + live.size, 0) }));
+    return;
+  }
   const endpoint = endpointOf(req.url);
   const live = endpoint === undefined ? undefined : sessions[endpoint];
   if (endpoint === undefined || !live) return jsonRpcError(res, 404, "not found");

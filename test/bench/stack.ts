@@ -1,0 +1,242 @@
+// The processes of a bench run: the synthetic upstream, the real broker-router in front of it, and
+// load generators. Every child is tracked so nothing outlives the run, whatever ends it.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { stringify } from "yaml";
+import { brokerMain, freePort } from "../helpers/gateway-process.js";
+import { createPool, McpSession } from "./mcp-client.js";
+
+const READY_TIMEOUT_MS = 60_000;
+const STDOUT_LINES_KEPT = 200;
+const here = import.meta.dirname;
+export const loadgenJs = join(here, "loadgen.js");
+const upstreamJs = join(here, "synthetic-upstream.js");
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+const live = new Set<Child>();
+
+export class Child {
+  readonly proc: ChildProcess;
+  private tail = "";
+  private partial = "";
+  private readonly lines: string[] = [];
+
+  constructor(
+    readonly name: string,
+    script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
+    this.proc = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    live.add(this);
+    this.proc.once("exit", () => live.delete(this));
+    this.proc.stdout?.on("data", (chunk: Buffer) => {
+      this.keep(chunk);
+      const parts = (this.partial + chunk.toString()).split("\n");
+      this.partial = parts.pop() ?? "";
+      this.lines.push(...parts);
+      this.lines.splice(0, Math.max(0, this.lines.length - STDOUT_LINES_KEPT));
+    });
+    this.proc.stderr?.on("data", (chunk: Buffer) => this.keep(chunk));
+  }
+
+  get pid(): number {
+    if (this.proc.pid === undefined) throw new Error(`${this.name} did not start`);
+    return this.proc.pid;
+  }
+
+  get exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
+  assertRunning(during: string): void {
+    if (this.exited) throw new Error(`${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode}) during ${during}:\n${this.output()}`);
+  }
+
+  /** The last few KB of output, for error messages. */
+  output(): string {
+    return this.tail;
+  }
+
+  /** Our own tools announce themselves with one stdout line (`listening P`, a JSON result). */
+  line(pattern: RegExp, timeoutMs: number): Promise<string> {
+    return waitFor(`${this.name} to print ${pattern}`, timeoutMs, [this], async () => this.lines.find((l) => pattern.test(l)));
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((done) => this.proc.once("exit", done));
+    this.proc.kill("SIGTERM");
+    if (await Promise.race([gone.then(() => true), sleep(5_000, false)])) return;
+    this.proc.kill("SIGKILL");
+    await gone;
+  }
+
+  private keep(chunk: Buffer): void {
+    this.tail = (this.tail + chunk.toString()).slice(-4_000);
+  }
+}
+
+function killAll(): void {
+  for (const child of live) child.proc.kill("SIGKILL");
+}
+process.on("exit", killAll);
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(code);
+  });
+}
+
+/** Polls check() until it yields a value; fails fast if a process it depends on dies. */
+export async function waitFor<T>(what: string, timeoutMs: number, dependsOn: Child[], check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    for (const child of dependsOn) child.assertRunning(`the wait for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+    await sleep(100);
+  }
+}
+
+/** One loadgen process; resolves with the JSON line it prints. */
+export async function loadgen<T>(args: string[], timeoutMs: number): Promise<T> {
+  const child = new Child("loadgen", loadgenJs, args);
+  try {
+    return JSON.parse(await child.line(/^\{/, timeoutMs)) as T;
+  } finally {
+    await child.stop();
+  }
+}
+
+// ---- /proc readings ----
+
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after "(comm) " start at field 3 (state); utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+export function rssKb(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]);
+}
+
+// ---- the system under test: synthetic upstream + gateway in front of it ----
+
+export interface Stack {
+  upstream: Child;
+  gateway: Child;
+  /** http://127.0.0.1:PORT of the upstream process (its /sessions count lives there). */
+  upstreamOrigin: string;
+  directUrl: string;
+  gatewayUrl: string;
+}
+
+/**
+ * Starts upstream + gateway for `servers` x `tools`, runs `body` once the gateway serves them all, then stops both.
+ * `gatewayArgs` are added to the broker-router's command line.
+ */
+export async function withStack<T>(servers: number, tools: number, body: (stack: Stack) => Promise<T>, gatewayArgs: string[] = []): Promise<T> {
+  const started: Child[] = [];
+  // A directory of its own, so bench runs of several people on one machine cannot swap registries.
+  const dir = mkdtempSync(join(tmpdir(), "mcp-bench-"));
+  try {
+    const upstream = new Child("synthetic upstream", upstreamJs, ["--port", "0", "--servers", String(servers), "--tools", String(tools)]);
+    started.push(upstream);
+    const port = Number((await upstream.line(/^listening \d+$/, 10_000)).split(" ")[1]);
+    const names = Array.from({ length: servers }, (_, i) => `s${i}`);
+    const registryPath = join(dir, "registry.yaml");
+    const registry = {
+      servers: names.map((n, i) => ({
+        name: `bench/${n}`,
+        url: `http://127.0.0.1:${port}/mcp/${i}`,
+        hostname: `${n}.mcp.local`,
+        toolPrefix: `${n}_`,
+        enabled: true,
+      })),
+      virtualServers: [],
+    };
+    writeFileSync(registryPath, stringify(registry));
+    const gatewayPort = await freePort();
+    // Quiet logs: per-request logging would be measured as gateway cost.
+    const gateway = new Child(
+      "gateway",
+      brokerMain,
+      ["--mcp-gateway-config", registryPath, "--mcp-broker-public-address", `127.0.0.1:${gatewayPort}`, ...gatewayArgs],
+      { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+    );
+    started.push(gateway);
+    const stack = {
+      upstream,
+      gateway,
+      upstreamOrigin: `http://127.0.0.1:${port}`,
+      directUrl: `http://127.0.0.1:${port}/mcp`,
+      gatewayUrl: `http://127.0.0.1:${gatewayPort}/mcp`,
+    };
+    await waitUntilServing(stack, names, servers * tools);
+    return await body(stack);
+  } finally {
+    await Promise.all(started.map((c) => c.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** True when each server appears in the /status document with ready: true, as a key or as a field of the same object. */
+function statusShowsReady(doc: unknown, names: string[]): boolean {
+  const ready = new Set<string>();
+  const visit = (node: unknown, key: string | undefined): void => {
+    if (typeof node !== "object" || node === null) return;
+    const entries = Object.entries(node);
+    if (!Array.isArray(node) && (node as { ready?: unknown }).ready === true) {
+      for (const v of [key, ...entries.map(([, v]) => v)]) if (typeof v === "string") ready.add(v);
+    }
+    for (const [k, v] of entries) visit(v, Array.isArray(node) ? undefined : k);
+  };
+  visit(doc, undefined);
+  return names.every((n) => ready.has(`bench/${n}`) || ready.has(n));
+}
+
+/** /status says every server is ready, or (tolerating other /status shapes) their tools show up; then at least minTools are listed. */
+async function waitUntilServing(stack: Stack, names: string[], minTools: number): Promise<number> {
+  const deps = [stack.gateway, stack.upstream];
+  const statusUrl = new URL("/status", stack.gatewayUrl);
+  const pool = createPool(stack.gatewayUrl, 1);
+  let session: McpSession | undefined;
+  const listed = async (): Promise<string[]> => {
+    try {
+      session ??= await McpSession.open(pool, stack.gatewayUrl);
+      return await session.listTools();
+    } catch (err) {
+      session = undefined;
+      throw err;
+    }
+  };
+  try {
+    await waitFor("the gateway to report its servers ready", READY_TIMEOUT_MS, deps, async () => {
+      const status = await fetch(statusUrl).then((r) => (r.ok ? r.json() : undefined)).catch(() => undefined);
+      if (statusShowsReady(status, names)) return true;
+      const tools = new Set(await listed());
+      return names.every((n) => tools.has(`${n}_echo`)) || undefined;
+    });
+    return await waitFor(`the gateway to list ${minTools}+ tools`, READY_TIMEOUT_MS, deps, async () => {
+      const count = (await listed()).length;
+      return count >= minTools ? count : undefined;
+    });
+  } finally {
+    // Ended, so measurements that count the gateway's sessions start from zero.
+    await session?.close().catch(() => undefined);
+    await pool.close();
+  }
+}
