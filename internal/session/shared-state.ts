@@ -31,6 +31,10 @@ const CLAIM_GRACE_MS = 10 * 60_000;
 
 const sessionKey = (id: string) => `${PREFIX}session:${id}`;
 
+// Sets a field only on a session that still exists: HSET on a removed (or expired) session would
+// create a hash without a TTL that nobody ever deletes.
+const SET_FIELD_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 0`;
+
 // Deletes an upstream field only if it still names the upstream session we closed: another
 // replica may have recorded a newer one meanwhile.
 const FORGET_UPSTREAM_SCRIPT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`;
@@ -93,7 +97,7 @@ export class RedisSessionState {
   }
 
   async setField(id: string, field: string, value: string): Promise<void> {
-    await this.client.hset(sessionKey(id), field, value);
+    await this.client.eval(SET_FIELD_SCRIPT, 1, sessionKey(id), field, value);
   }
 
   async deleteField(id: string, field: string): Promise<void> {

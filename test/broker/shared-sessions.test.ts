@@ -12,6 +12,7 @@ import { clientSessions } from "../helpers/fault-harness.js";
 import { brokerMain, eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
 import { JSON_AND_SSE, postMcp, type McpHttpResponse } from "../helpers/http.js";
 import { startRedis, type RedisProcess } from "../helpers/redis.js";
+import { RedisSessionState } from "../../internal/session/shared-state.js";
 import { fetchStatus, registryYaml, serverStatus } from "../helpers/registry.js";
 
 const PROTOCOL = "2025-06-18";
@@ -243,6 +244,23 @@ describe("sessions: signed ids, expiry and sharing between replicas", function (
       const fresh = await replica();
       expect(await upstreamSessionOf(fresh, sessionId)).to.equal(upstreamSession);
       expect(await openSession(a)).to.be.a("string");
+    });
+
+    it("never writes a field back into a session that is gone, which would leave a key without a TTL", async () => {
+      const state = new RedisSessionState({ url: redis.url, commandTimeoutMs: 2_000 });
+      try {
+        expect(await state.connected(5_000)).to.equal(true);
+        const init = { protocolVersion: PROTOCOL, clientInfo: { name: "direct", version: "1" }, clientCapabilities: {} };
+        await state.create("gone", { init, expiresAt: Date.now() + 60_000, subscriptions: new Map(), upstreams: new Map() }, Date.now() + 60_000);
+        await state.setField("gone", "logLevel", "debug");
+        expect((await state.load("gone"))?.logLevel).to.equal("debug");
+        expect(await redis.client.pttl("mcp-gw:session:gone")).to.be.greaterThan(0);
+        await state.remove("gone");
+        await state.setField("gone", "logLevel", "info");
+        expect(await redis.client.exists("mcp-gw:session:gone")).to.equal(0);
+      } finally {
+        state.close();
+      }
     });
 
     it("expires an idle session once, on the replica that claims it, and closes its upstream session", async () => {
