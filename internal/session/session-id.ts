@@ -13,13 +13,14 @@ export class SessionIdSigner {
     if (key.length < SESSION_KEY_BYTES) throw new Error(`session signing key must have at least ${SESSION_KEY_BYTES} bytes, got ${key.length}`);
   }
 
-  /** A new id valid until now + lifetimeMs. */
-  issue(lifetimeMs: number, now = Date.now()): string {
-    const body = `${randomBytes(16).toString("base64url")}.${Math.ceil((now + lifetimeMs) / 1000).toString(36)}`;
-    return `${body}.${this.sign(body).toString("base64url")}`;
+  /** A new id valid until now + lifetimeMs (rounded up to the second it carries). */
+  issue(lifetimeMs: number): { id: string; expiresAt: number } {
+    const expirySeconds = Math.ceil((Date.now() + lifetimeMs) / 1000);
+    const body = `${randomBytes(16).toString("base64url")}.${expirySeconds.toString(36)}`;
+    return { id: `${body}.${this.sign(body).toString("base64url")}`, expiresAt: expirySeconds * 1000 };
   }
 
-  check(id: string, now = Date.now()): SessionIdCheck {
+  check(id: string): SessionIdCheck {
     const parts = id.split(".");
     if (parts.length !== 3) return { valid: false, reason: "malformed" };
     const [random = "", expiry = "", signature = ""] = parts;
@@ -27,7 +28,7 @@ export class SessionIdSigner {
     if (given.length !== SIGNATURE_BYTES) return { valid: false, reason: "malformed" };
     if (!timingSafeEqual(given, this.sign(`${random}.${expiry}`))) return { valid: false, reason: "bad signature" };
     const expiresAt = parseInt(expiry, 36) * 1000;
-    if (!(expiresAt > now)) return { valid: false, reason: "expired" };
+    if (!(expiresAt > Date.now())) return { valid: false, reason: "expired" };
     return { valid: true, expiresAt };
   }
 

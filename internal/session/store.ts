@@ -44,10 +44,8 @@ export class SessionStore {
   }
 
   async create(init: SessionInit): Promise<GatewaySession> {
-    const now = Date.now();
-    const id = this.options.signer.issue(this.options.maxLifetimeMs, now);
-    const check = this.options.signer.check(id, now);
-    const session = new GatewaySession(id, init, check.valid ? check.expiresAt : now + this.options.maxLifetimeMs);
+    const { id, expiresAt } = this.options.signer.issue(this.options.maxLifetimeMs);
+    const session = new GatewaySession(id, init, expiresAt);
     // Stored before the id is handed out: the client's next request may reach another replica.
     await this.options.shared?.create(id, storedOf(session), this.deadline(session));
     this.sessions.set(id, session);

@@ -69,10 +69,10 @@ function storeUnavailable(err: unknown, id: string | number | null): HttpRefusal
   return new HttpRefusal(503, ErrorCode.InternalError, `Service Unavailable: session store: ${(err as Error).message}`, id, false, { "retry-after": "1" });
 }
 
-function refuse(res: ServerResponse, refusal: HttpRefusal, extraHeaders: Record<string, string> = {}): void {
+function refuse(res: ServerResponse, refusal: HttpRefusal): void {
   if (res.headersSent) return;
   const body = JSON.stringify(errorResponse(refusal.id, refusal.code, refusal.message));
-  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...refusal.headers, ...extraHeaders };
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...refusal.headers };
   if (refusal.closeConnection) headers.connection = "close";
   res.writeHead(refusal.status, headers);
   res.end(body);
@@ -107,7 +107,8 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
 }
 
 export function streamableHttpHandler<S extends TransportSession>(handler: McpProtocolHandler<S>, options: StreamableHttpOptions) {
-  async function sessionOf(req: IncomingMessage): Promise<S> {
+  /** The request's session, within its request rate; requestId goes into a 429's body. */
+  async function sessionOf(req: IncomingMessage, requestId: JsonRpcId | null = null): Promise<S> {
     const id = req.headers[SESSION_HEADER];
     if (typeof id !== "string" || id === "") throw new HttpRefusal(400, ErrorCode.TransportError, "Bad Request: Mcp-Session-Id header is required");
     let session: S | undefined;
@@ -121,6 +122,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
     if (version !== undefined && !isSupportedProtocolVersion(version)) {
       throw new HttpRefusal(400, ErrorCode.TransportError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)}`);
     }
+    enforce(options.limits.admitSession(session.id), requestId);
     return session;
   }
 
@@ -173,8 +175,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
       return;
     }
 
-    const session = await sessionOf(req);
-    enforce(options.limits.admitSession(session.id), firstId);
+    const session = await sessionOf(req, firstId);
     if (batch && !allowsBatches(session.protocolVersion)) {
       throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
     }
@@ -198,7 +199,6 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
     if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal(406, ErrorCode.TransportError, "Not Acceptable: Accept must allow text/event-stream");
     enforce(options.limits.admitClient(req));
     const session = await sessionOf(req);
-    enforce(options.limits.admitSession(session.id));
     enforce(options.limits.openStream(session.id, res));
     handler.openStream(session, new EventStream(res, options.keepAliveMs));
   }
@@ -206,7 +206,6 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
   async function remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
     enforce(options.limits.admitClient(req));
     const session = await sessionOf(req);
-    enforce(options.limits.admitSession(session.id));
     await handler.terminate(session);
     res.writeHead(200).end();
   }
@@ -218,7 +217,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
       if (req.method === "POST") await post(req, res);
       else if (req.method === "GET") await get(req, res);
       else if (req.method === "DELETE") await remove(req, res);
-      else refuse(res, new HttpRefusal(405, ErrorCode.TransportError, "Method Not Allowed"), { allow: "GET, POST, DELETE" });
+      else refuse(res, new HttpRefusal(405, ErrorCode.TransportError, "Method Not Allowed", null, false, { allow: "GET, POST, DELETE" }));
     } catch (err) {
       if (err instanceof HttpRefusal) refuse(res, err);
       else refuse(res, new HttpRefusal(500, ErrorCode.InternalError, `Internal error: ${(err as Error).message}`));
