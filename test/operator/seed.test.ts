@@ -152,7 +152,7 @@ describe("operator: the MCP Server Registration guide, as users type it", functi
     });
     expect(described).to.include("mcp-gateway-controller");
     // "kubectl logs ... deployment/mcp-gateway-broker-router | grep "Discovered tools"", for a process.
-    expect(broker.output()).to.include("Discovered tools");
+    await within("Discovered tools in the broker's log", 5_000, () => broker.output().includes("Discovered tools"));
 
     // Step 4: the guide's curl script, with the broker's address for the gateway's and a private headers file.
     expect(curlScript, "curl script of the guide").to.be.a("string");

@@ -71,6 +71,10 @@ describe("operator: session key Secret", function () {
     return ns;
   }
 
+  // The controller logs after its API call returns, so the test may see the Secret before the line reaches stdout.
+  const logLine = (ns: string, msg: string) =>
+    within(`controller log "${msg}" for ${ns}`, 5_000, () => controller.logs().some((line) => line.msg === msg && line.namespace === ns));
+
   const sessionKeyCondition = async (ns: string): Promise<Condition | undefined> =>
     (await getObject(op, "mcpgatewayextensions", ns, "ext"))?.status?.conditions?.find((condition) => condition.type === "SessionKeyValid");
 
@@ -88,7 +92,7 @@ describe("operator: session key Secret", function () {
     expect(secret.metadata?.labels).to.include(MANAGED_BY);
     expect(Object.keys(secret.data ?? {})).to.deep.equal([SESSION_KEY_SECRET_KEY]);
     expect(keyOf(secret).length).to.equal(SESSION_KEY_BYTES);
-    expect(controller.logs().some((line) => line.msg === "session key generated" && line.namespace === ns)).to.equal(true);
+    await logLine(ns, "session key generated");
 
     // manifests/broker-router-rbac.yaml: the broker bound in this namespace may read and watch it, not change it.
     await grantBroker(op, ns);
@@ -160,7 +164,7 @@ describe("operator: session key Secret", function () {
     await within("a Warning event in kubectl describe", 10_000, async () =>
       /Warning\s+SessionKeyTooShort\s+.*holds 16 bytes/.test(await op.kubectl(["describe", "mcpgatewayextension", "ext", "-n", ns])),
     );
-    expect(controller.logs().some((line) => line.msg === "session key unusable; left as it is" && line.namespace === ns)).to.equal(true);
+    await logLine(ns, "session key unusable; left as it is");
     await controller.settled();
     expect(keyOf(await sessionKeySecret(ns)).length, "not overwritten").to.equal(16);
 
