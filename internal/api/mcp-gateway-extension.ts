@@ -21,6 +21,9 @@ const httpUrl = (description: string) =>
     .regex(new RegExp("^https?://[^\\s#]+$"))
     .meta({ description });
 
+/** A DNS name as Gateway API listeners take it (RFC 1123, lower case), without a wildcard or port. */
+const HOSTNAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** RFC 6749 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -38,9 +41,29 @@ export const OAuthProtectedResourceSchema = z
 
 export const MCPGatewayExtensionSpecSchema = z.object({
   targetRef: GatewayTargetRefSchema,
-  publicHost: z.string().optional().meta({ description: "Host name clients use to reach the gateway (for OAuth protected-resource metadata)." }),
-  privateHost: z.string().optional().meta({ description: "Host name the broker is reached by inside the cluster." }),
-  backendPingIntervalSeconds: z.number().int().min(10).max(7200).default(60).meta({ description: "How often the broker re-lists each upstream server (its health check)." }),
+  publicHost: z
+    .string()
+    .max(253)
+    .regex(HOSTNAME_PATTERN)
+    .optional()
+    .meta({
+      description:
+        "Host name clients reach the gateway by, e.g. mcp.example.com. When oauthProtectedResource.resource is unset, the broker publishes https://{publicHost}/mcp as its RFC 9728 resource.",
+    }),
+  privateHost: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        "Accepted for manifests written for the reference implementation, which sends tool calls back through the Gateway at this host. This broker calls upstream servers directly and does not use it.",
+    }),
+  backendPingIntervalSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(7200)
+    .default(60)
+    .meta({ description: "How often the broker re-lists each upstream server (its health check). It replaces the broker's --refresh-interval-seconds, without a restart." }),
   oauthProtectedResource: OAuthProtectedResourceSchema.optional(),
 });
 

@@ -14,7 +14,7 @@ export const BROKER_OPTIONS = [
   { flag: "upstream-connect-timeout-seconds", env: "MCP_UPSTREAM_CONNECT_TIMEOUT_SECONDS", description: "Longest wait for a TCP (and TLS) connection to an upstream", default: "5" },
   { flag: "upstream-first-byte-timeout-seconds", env: "MCP_UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS", description: "Longest wait for an upstream's response headers; an upstream answering plain JSON sends them only with the answer", default: "30" },
   { flag: "discovery-timeout-seconds", env: "MCP_DISCOVERY_TIMEOUT_SECONDS", description: "Longest time a discovery request (initialize, list) may take", default: "10" },
-  { flag: "refresh-interval-seconds", env: "MCP_REFRESH_INTERVAL_SECONDS", description: "How often each upstream is re-listed (also its health check)", default: "60" },
+  { flag: "refresh-interval-seconds", env: "MCP_REFRESH_INTERVAL_SECONDS", description: "How often each upstream is re-listed (also its health check); the registry's backendPingIntervalSeconds replaces it", default: "60" },
   { flag: "retry-max-seconds", env: "MCP_RETRY_MAX_SECONDS", description: "Longest backoff between reconnects to a failing upstream", default: "30" },
   { flag: "list-page-size", env: "MCP_LIST_PAGE_SIZE", description: "Entries per tools/prompts/resources list page (0 = no paging)", default: "1000" },
   { flag: "session-idle-timeout-seconds", env: "MCP_SESSION_IDLE_TIMEOUT_SECONDS", description: "Sessions idle this long (and without an open stream) are closed", default: "3600" },

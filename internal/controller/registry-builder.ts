@@ -1,7 +1,8 @@
 // The registry each valid extension's broker serves: every registration resolved to that
-// extension, every virtual server, and the extension's protected-resource metadata. Sorted, so
+// extension, every virtual server, and the extension's protected-resource metadata and ping interval. Sorted, so
 // the same cluster state gives the same bytes.
 import { stringify } from "yaml";
+import type { OAuthProtectedResource } from "../api/mcp-gateway-extension.js";
 import type { Registry } from "../registry/schema.js";
 import type { Resolution } from "./registration-resolution.js";
 import { olderFirst } from "./extension-validation.js";
@@ -13,11 +14,12 @@ export function buildRegistries(validExtensions: MCPGatewayExtension[], resoluti
     .map((vs) => ({ name: `${vs.metadata.namespace}/${vs.metadata.name}`, ...(vs.spec.description ? { description: vs.spec.description } : {}), tools: [...vs.spec.tools] }))
     .sort((a, b) => a.name.localeCompare(b.name));
   const registries = new Map<string, Registry>();
-  // One broker serves every extension of its namespace: the oldest extension that sets the metadata gives it.
+  // One broker serves every extension of its namespace: the oldest extension that sets a value gives it.
   for (const extension of [...validExtensions].sort(olderFirst)) {
     const namespace = extension.metadata.namespace ?? "";
     const registry = registries.get(namespace) ?? { servers: [], virtualServers: virtual };
-    registry.oauthProtectedResource ??= extension.spec.oauthProtectedResource;
+    registry.oauthProtectedResource ??= protectedResourceOf(extension);
+    registry.backendPingIntervalSeconds ??= extension.spec.backendPingIntervalSeconds;
     registries.set(namespace, registry);
   }
   for (const resolution of resolutions) {
@@ -26,6 +28,13 @@ export function buildRegistries(validExtensions: MCPGatewayExtension[], resoluti
   }
   for (const registry of registries.values()) registry.servers.sort((a, b) => a.name.localeCompare(b.name));
   return registries;
+}
+
+/** spec.oauthProtectedResource, its resource defaulting to the public host's /mcp endpoint. */
+function protectedResourceOf(extension: MCPGatewayExtension): OAuthProtectedResource | undefined {
+  const { oauthProtectedResource, publicHost } = extension.spec;
+  if (!publicHost || oauthProtectedResource?.resource) return oauthProtectedResource;
+  return { ...oauthProtectedResource, resource: `https://${publicHost}/mcp` };
 }
 
 export function renderRegistry(registry: Registry): string {

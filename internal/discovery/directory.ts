@@ -35,18 +35,20 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   apply(registry: Registry): void {
+    const refreshIntervalMs = registry.backendPingIntervalSeconds !== undefined ? registry.backendPingIntervalSeconds * 1000 : this.options.refreshIntervalMs;
     const next = new Map<string, { config: RegistryServer; discovery?: ServerDiscovery }>();
     const replaced: string[] = [];
     const created: ServerDiscovery[] = [];
     for (const config of registry.servers) {
       const current = this.servers.get(config.name);
       if (current && JSON.stringify(current.config) === JSON.stringify(config)) {
+        current.discovery?.setRefreshInterval(refreshIntervalMs);
         next.set(config.name, current);
         continue;
       }
       if (current) replaced.push(config.name);
       void current?.discovery?.stop();
-      const discovery = config.enabled ? new ServerDiscovery(config, this.http, this.options, this.log, () => this.rebuild()) : undefined;
+      const discovery = config.enabled ? new ServerDiscovery(config, this.http, { ...this.options, refreshIntervalMs }, this.log, () => this.rebuild()) : undefined;
       if (discovery) created.push(discovery);
       next.set(config.name, { config, discovery });
     }

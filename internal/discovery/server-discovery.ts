@@ -15,6 +15,7 @@ import type { ServerSnapshot } from "./snapshot.js";
 export type DiscoveryPhase = "connecting" | "ready" | "failed";
 
 export interface DiscoveryOptions {
+  /** The --refresh-interval-seconds default; a registry's backendPingIntervalSeconds replaces it. */
   refreshIntervalMs: number;
   requestTimeoutMs: number;
   backoff: BackoffOptions;
@@ -48,6 +49,7 @@ export class ServerDiscovery {
   private stopped = false;
   private lastCheckNow = 0;
   private readonly backoff: Backoff;
+  private refreshIntervalMs: number;
 
   constructor(
     readonly server: RegistryServer,
@@ -58,6 +60,14 @@ export class ServerDiscovery {
     private readonly onChange: (discovery: ServerDiscovery) => void,
   ) {
     this.backoff = new Backoff(options.backoff);
+    this.refreshIntervalMs = options.refreshIntervalMs;
+  }
+
+  /** A new interval applies at once: the pending refresh is rescheduled, counting from now. */
+  setRefreshInterval(ms: number): void {
+    if (ms === this.refreshIntervalMs) return;
+    this.refreshIntervalMs = ms;
+    this.scheduleRefresh();
   }
 
   start(): void {
@@ -217,6 +227,6 @@ export class ServerDiscovery {
   private scheduleRefresh(): void {
     if (this.stopped || this.phase !== "ready") return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), this.options.refreshIntervalMs);
+    this.timer = setTimeout(() => void this.refresh(), this.refreshIntervalMs);
   }
 }

@@ -1,5 +1,5 @@
 // The registry the broker serves: which upstream MCP servers exist, which virtual servers
-// narrow them, and the extension's OAuth protected-resource metadata. The controller writes it
+// narrow them, and the extension's OAuth protected-resource metadata and ping interval. The controller writes it
 // (Secret `mcp-gateway-config`, key `config.yaml`) and a laptop user writes it by hand; both go
 // through this one schema.
 import { z } from "zod";
@@ -35,6 +35,8 @@ export const RegistrySchema = z
     virtualServers: z.array(VirtualServerSchema).nullish().transform((v) => v ?? []),
     /** The MCPGatewayExtension's RFC 9728 values; each set field overrides the broker's flag. */
     oauthProtectedResource: OAuthProtectedResourceSchema.optional(),
+    /** The MCPGatewayExtension's backendPingIntervalSeconds; overrides the broker's --refresh-interval-seconds. */
+    backendPingIntervalSeconds: z.number().int().positive().optional(),
   })
   .superRefine((registry, ctx) => {
     for (const [key, list] of [

@@ -302,6 +302,8 @@ describe("api: CRDs on a real API server", function () {
     await expectRejected(env, registration(ns, "empty-cred", "  targetRef:\n    name: route\n  credentialRef:\n    key: token"), "spec.credentialRef.name: Required value");
     await expectRejected(env, extension(ns, "ping-5", "  targetRef:\n    name: gw\n  backendPingIntervalSeconds: 5"), "spec.backendPingIntervalSeconds", "should be greater than or equal to 10");
     await expectRejected(env, extension(ns, "ping-big", "  targetRef:\n    name: gw\n  backendPingIntervalSeconds: 7201"), "spec.backendPingIntervalSeconds", "should be less than or equal to 7200");
+    await expectRejected(env, extension(ns, "host-url", "  targetRef:\n    name: gw\n  publicHost: https://mcp.example.com"), "spec.publicHost", "should match");
+    await expectRejected(env, extension(ns, "host-upper", "  targetRef:\n    name: gw\n  publicHost: MCP.example.com"), "spec.publicHost", "should match");
     await expectRejected(env, extension(ns, "gw-kind", "  targetRef:\n    kind: HTTPRoute\n    name: gw"), 'spec.targetRef.kind: Unsupported value: "HTTPRoute": supported values: "Gateway"');
     await expectRejected(env, virtualServer(ns, "empty", "  tools: []"), "spec.tools", "should have at least 1 items");
     await expectRejected(env, virtualServer(ns, "no-tools", "  description: nothing"), "spec.tools: Required value");

@@ -1,5 +1,6 @@
 // REFERENCE.md section 5, file-registry form: several upstream servers behind one gateway,
 // their tools under prefixes, registry changes, failures, conflicts and virtual servers.
+import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { startRawUpstream } from "../fixtures/raw-upstream.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
@@ -221,6 +222,22 @@ describe("aggregation: many servers behind one endpoint", function () {
       gateway.writeConfig(registryYaml(servers, [{ name: "team-a/echoes", tools: ["a_echo", "b_echo"] }]));
       await Promise.all([one.stop(), two.stop()]);
     }
+  });
+
+  it("re-lists each server at the registry's backendPingIntervalSeconds instead of the flag's interval, from the moment it changes", async () => {
+    const echoes = [{ name: "team-a/echoes", tools: ["a_echo", "b_echo"] }];
+    const lists = () => alpha.methodsSeen().filter((method) => method === "tools/list").length;
+    const before = lists();
+    gateway.writeConfig(registryYaml(servers, echoes, { backendPingIntervalSeconds: 1 }));
+    // The flag says 30 s; at 1 s the health check runs at least twice within 3.5 s of the change.
+    await eventually(() => lists() >= before + 2, 3_500, "two re-lists at the 1 s interval");
+
+    gateway.writeConfig(registryYaml(servers, echoes));
+    // Room for the file watch and a re-list already under way.
+    await sleep(1_500);
+    const afterRestore = lists();
+    await sleep(2_000);
+    expect(lists(), "no re-list within 2 s once the flag's 30 s applies again").to.equal(afterRestore);
   });
 
   it("keeps the last good registry when the file is broken, and applies the next good one", async () => {

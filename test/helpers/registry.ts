@@ -10,8 +10,10 @@ export interface TestServer {
   enabled?: boolean;
 }
 
-export function registryYaml(servers: TestServer[], virtualServers: Array<{ name: string; tools: string[] }> = []): string {
+/** `settings`: the registry's other top-level fields, e.g. backendPingIntervalSeconds. */
+export function registryYaml(servers: TestServer[], virtualServers: Array<{ name: string; tools: string[] }> = [], settings: Record<string, unknown> = {}): string {
   return stringify({
+    ...settings,
     servers: servers.map((server) => ({
       name: server.name,
       url: server.url,

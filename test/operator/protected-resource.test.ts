@@ -93,6 +93,25 @@ describe("operator: protected resource metadata from the MCPGatewayExtension", f
     await within("the fixed resource in the registry", 10_000, async () => (await registryText(op, ns)).includes("resource: https://mcp.example.com:8443/mcp"));
   });
 
+  it("publishes https://{publicHost}/mcp as the resource unless spec.oauthProtectedResource.resource is set, and writes the ping interval into the registry", async () => {
+    const ns = await namespace("prm-host");
+    const extension = JSON.parse(extensionWith(ns, "ext", "gw", { scopesSupported: ["mcp:tools"] })) as { spec: Record<string, unknown> };
+    extension.spec.publicHost = "mcp.example.com";
+    extension.spec.backendPingIntervalSeconds = 15;
+    await apply(op, gatewayYaml(ns, "gw"), JSON.stringify(extension));
+    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    const { value: registry } = await within("the public host's resource in the registry", 10_000, async () => {
+      const text = await registryText(op, ns);
+      return text.includes("resource: https://mcp.example.com/mcp") ? text : undefined;
+    });
+    expect(registry).to.include("backendPingIntervalSeconds: 15").and.include("- mcp:tools");
+
+    // An explicit resource wins over the public host.
+    await op.kubectl(["patch", "mcpgatewayextension", "ext", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { oauthProtectedResource: { resource: "https://gw.example.com/tools/mcp" } } })]);
+    await within("the explicit resource in the registry", 10_000, async () => (await registryText(op, ns)).includes("resource: https://gw.example.com/tools/mcp"));
+    expect(await registryText(op, ns)).to.not.include("mcp.example.com/mcp");
+  });
+
   it("with two extensions in one namespace, the older one's metadata is served", async () => {
     const ns = await namespace("prm-two");
     await apply(op, gatewayYaml(ns, "gw-a"), gatewayYaml(ns, "gw-b"), extensionWith(ns, "older", "gw-a", { resource: "https://older.example.com/mcp" }));
