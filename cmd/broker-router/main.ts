@@ -108,6 +108,7 @@ async function main(): Promise<void> {
       session: rateLimit(options["session-rate-limit"], options["session-rate-burst"]),
       maxStreamsPerSession: options["max-streams-per-session"],
     }),
+    refusals: metrics,
   });
   const mcpHandler = authGuard(auth.guard, transport, log);
   let accepting = true;

@@ -16,6 +16,8 @@ export interface LimitSettings {
 }
 
 export interface LimitRefusal {
+  /** Which limit: the client's request rate, the session's, or the session's open streams. */
+  limit: "client" | "session" | "streams";
   message: string;
   /** Whole seconds, at least 1 (Retry-After). */
   retryAfterSeconds: number;
@@ -48,7 +50,7 @@ export class RequestLimits {
   openStream(sessionId: string, res: ServerResponse): LimitRefusal | undefined {
     if (!this.streams) return undefined;
     const release = this.streams.acquire(sessionId);
-    if (!release) return { message: `Too Many Requests: the session already has ${this.streams.maxPerKey} streams or requests open`, retryAfterSeconds: 1 };
+    if (!release) return { limit: "streams", message: `Too Many Requests: the session already has ${this.streams.maxPerKey} streams or requests open`, retryAfterSeconds: 1 };
     // The client may have gone while the request was read or the session looked up: no close event will follow then.
     if (res.closed) release();
     else res.once("close", release);
@@ -60,6 +62,7 @@ function admit(limiter: RateLimiter, key: string, who: "client" | "session"): Li
   const waitSeconds = limiter.take(key);
   if (waitSeconds === 0) return undefined;
   return {
+    limit: who,
     message: `Too Many Requests: ${who} rate limit of ${limiter.limit.perSecond} requests per second (burst ${limiter.limit.burst}) exceeded`,
     retryAfterSeconds: Math.max(1, Math.ceil(waitSeconds)),
   };

@@ -1,7 +1,9 @@
 // Prometheus metrics of the broker. Gauges are read at scrape time from the live state, so the
-// request path only pays for one counter and one histogram observation.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+// request path only pays for one counter and one histogram observation. Node's own process
+// metrics (CPU, memory, heap, event-loop lag, GC) are on the same registry.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ServerStatus } from "../catalog/catalog.js";
+import { REFUSAL_REASONS, type RefusalObserver, type RefusalReason } from "../transport/refusals.js";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -10,17 +12,22 @@ export interface MetricsSources {
   servers(): ServerStatus[];
 }
 
-export class GatewayMetrics {
+export class GatewayMetrics implements RefusalObserver {
   readonly registry = new Registry();
   readonly requests: Counter<"method" | "outcome">;
+  readonly requestsRefused: Counter<"reason">;
   readonly requestDuration: Histogram<"method">;
   readonly upstreamDuration: Histogram<"server" | "method">;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: "mcp_gateway_requests_total", help: "MCP requests from clients, by method and outcome (ok or error).", labelNames: ["method", "outcome"], registers });
     this.requestDuration = new Histogram({ name: "mcp_gateway_request_duration_seconds", help: "Time to answer a client MCP request, by method.", labelNames: ["method"], buckets: LATENCY_BUCKETS, registers });
     this.upstreamDuration = new Histogram({ name: "mcp_gateway_upstream_request_duration_seconds", help: "Time an upstream server took to answer a forwarded request.", labelNames: ["server", "method"], buckets: LATENCY_BUCKETS, registers });
+    this.requestsRefused = new Counter({ name: "mcp_gateway_requests_refused_total", help: "HTTP requests to /mcp the transport answered with an HTTP error of its own, by reason.", labelNames: ["reason"], registers });
+    // Every reason from the start, at 0, so that rate() and increase() see the first refusal.
+    for (const reason of REFUSAL_REASONS) this.requestsRefused.inc({ reason }, 0);
     new Gauge({
       name: "mcp_gateway_sessions",
       help: "Open client sessions.",
@@ -49,5 +56,9 @@ export class GatewayMetrics {
         for (const server of sources.servers()) this.set({ server: server.name }, server.totalTools);
       },
     });
+  }
+
+  refused(reason: RefusalReason): void {
+    this.requestsRefused.inc({ reason });
   }
 }

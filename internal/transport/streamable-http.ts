@@ -17,6 +17,7 @@ import type { LimitRefusal, RequestLimits } from "../limits/request-limits.js";
 import { EventStream } from "./event-stream.js";
 import { acceptsEventStream, acceptsJson, HostGuard, isJsonContentType } from "./http-checks.js";
 import { PostResponder, type RequestChannel } from "./post-responder.js";
+import type { RefusalObserver, RefusalReason } from "./refusals.js";
 
 export interface TransportSession {
   readonly id: string;
@@ -43,6 +44,8 @@ export interface StreamableHttpOptions {
   keepAliveMs: number;
   /** Client and session request rates, streams per session. */
   limits: RequestLimits;
+  /** Told of every refusal written to a client, with its reason. */
+  refusals?: RefusalObserver;
 }
 
 const SESSION_HEADER = "mcp-session-id";
@@ -52,6 +55,7 @@ const VERSION_HEADER = "mcp-protocol-version";
 
 class HttpRefusal extends Error {
   constructor(
+    readonly reason: RefusalReason,
     readonly status: number,
     readonly code: number,
     message: string,
@@ -66,26 +70,30 @@ class HttpRefusal extends Error {
 
 /** The session store (Redis) failed: the client may retry, on this replica or another. */
 function storeUnavailable(err: unknown, id: string | number | null): HttpRefusal {
-  return new HttpRefusal(503, ErrorCode.InternalError, `Service Unavailable: session store: ${(err as Error).message}`, id, false, { "retry-after": "1" });
+  return new HttpRefusal("session_store_unavailable", 503, ErrorCode.InternalError, `Service Unavailable: session store: ${(err as Error).message}`, id, false, { "retry-after": "1" });
 }
 
-function refuse(res: ServerResponse, refusal: HttpRefusal): void {
-  if (res.headersSent) return;
+/** Writes the refusal; false when an answer had already started and nothing could be written. */
+function refuse(res: ServerResponse, refusal: HttpRefusal): boolean {
+  if (res.headersSent) return false;
   const body = JSON.stringify(errorResponse(refusal.id, refusal.code, refusal.message));
   const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...refusal.headers };
   if (refusal.closeConnection) headers.connection = "close";
   res.writeHead(refusal.status, headers);
   res.end(body);
+  return true;
 }
+
+const LIMIT_REASONS = { client: "client_rate_limit", session: "session_rate_limit", streams: "session_streams_limit" } as const satisfies Record<LimitRefusal["limit"], RefusalReason>;
 
 /** Over a limit: HTTP 429, with the id of the request it refuses when there is one. */
 function enforce(refusal: LimitRefusal | undefined, id: JsonRpcId | null = null): void {
-  if (refusal) throw new HttpRefusal(429, ErrorCode.TransportError, refusal.message, id, false, { "retry-after": String(refusal.retryAfterSeconds) });
+  if (refusal) throw new HttpRefusal(LIMIT_REASONS[refusal.limit], 429, ErrorCode.TransportError, refusal.message, id, false, { "retry-after": String(refusal.retryAfterSeconds) });
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) return Promise.reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
+  if (declared > maxBytes) return Promise.reject(new HttpRefusal("body_too_large", 413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -95,7 +103,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
         // Answer 413 and close, discarding the rest: destroying the socket would leave the client a reset, not an answer.
         req.off("data", onData);
         req.resume();
-        reject(new HttpRefusal(413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
+        reject(new HttpRefusal("body_too_large", 413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
         return;
       }
       chunks.push(chunk);
@@ -110,51 +118,51 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
   /** The request's session, within its request rate; requestId goes into a 429's body. */
   async function sessionOf(req: IncomingMessage, requestId: JsonRpcId | null = null): Promise<S> {
     const id = req.headers[SESSION_HEADER];
-    if (typeof id !== "string" || id === "") throw new HttpRefusal(400, ErrorCode.TransportError, "Bad Request: Mcp-Session-Id header is required");
+    if (typeof id !== "string" || id === "") throw new HttpRefusal("missing_session_id", 400, ErrorCode.TransportError, "Bad Request: Mcp-Session-Id header is required");
     let session: S | undefined;
     try {
       session = await handler.findSession(id);
     } catch (err) {
       throw storeUnavailable(err, null);
     }
-    if (!session) throw new HttpRefusal(404, ErrorCode.SessionNotFound, "Session not found");
+    if (!session) throw new HttpRefusal("unknown_session", 404, ErrorCode.SessionNotFound, "Session not found");
     const version = req.headers[VERSION_HEADER];
     if (version !== undefined && !isSupportedProtocolVersion(version)) {
-      throw new HttpRefusal(400, ErrorCode.TransportError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)}`);
+      throw new HttpRefusal("unsupported_protocol_version", 400, ErrorCode.TransportError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)}`);
     }
     enforce(options.limits.admitSession(session.id), requestId);
     return session;
   }
 
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!isJsonContentType(req.headers["content-type"])) throw new HttpRefusal(415, ErrorCode.TransportError, "Unsupported Media Type: Content-Type must be application/json");
+    if (!isJsonContentType(req.headers["content-type"])) throw new HttpRefusal("unsupported_media_type", 415, ErrorCode.TransportError, "Unsupported Media Type: Content-Type must be application/json");
     const json = acceptsJson(req.headers.accept);
     const sse = acceptsEventStream(req.headers.accept);
-    if (!json && !sse) throw new HttpRefusal(406, ErrorCode.TransportError, "Not Acceptable: Accept must allow application/json and text/event-stream");
+    if (!json && !sse) throw new HttpRefusal("not_acceptable", 406, ErrorCode.TransportError, "Not Acceptable: Accept must allow application/json and text/event-stream");
     const text = await readBody(req, options.maxBodyBytes);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new HttpRefusal(400, ErrorCode.ParseError, "Parse error: body is not valid JSON");
+      throw new HttpRefusal("invalid_json", 400, ErrorCode.ParseError, "Parse error: body is not valid JSON");
     }
     const batch = Array.isArray(parsed);
     const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
-    if (values.length === 0) throw new HttpRefusal(400, ErrorCode.InvalidRequest, "Invalid Request: empty batch");
+    if (values.length === 0) throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, "Invalid Request: empty batch");
     const messages = values.map(classify);
     for (const message of messages) {
-      if (message.kind === "invalid") throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
+      if (message.kind === "invalid") throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
     }
     const first = messages.find((m) => m.kind === "request");
     const firstId = first?.kind === "request" ? first.message.id : null;
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, firstId);
+      throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, firstId);
     }
     enforce(options.limits.admitClient(req), firstId);
 
     const initialize = messages.find((m) => m.kind === "request" && m.message.method === Method.Initialize);
     if (initialize?.kind === "request") {
-      if (batch) throw new HttpRefusal(400, ErrorCode.InvalidRequest, "Invalid Request: initialize must not be part of a batch", initialize.message.id);
+      if (batch) throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, "Invalid Request: initialize must not be part of a batch", initialize.message.id);
       let answer: Awaited<ReturnType<typeof handler.initialize>>;
       try {
         answer = await handler.initialize(initialize.message, req.headers);
@@ -177,7 +185,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
 
     const session = await sessionOf(req, firstId);
     if (batch && !allowsBatches(session.protocolVersion)) {
-      throw new HttpRefusal(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
+      throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
     }
     // Checked before anything is handed on, so that a refused POST has no effect at all.
     if (firstId !== null) enforce(options.limits.openStream(session.id, res), firstId);
@@ -196,7 +204,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
   }
 
   async function get(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal(406, ErrorCode.TransportError, "Not Acceptable: Accept must allow text/event-stream");
+    if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal("not_acceptable", 406, ErrorCode.TransportError, "Not Acceptable: Accept must allow text/event-stream");
     enforce(options.limits.admitClient(req));
     const session = await sessionOf(req);
     enforce(options.limits.openStream(session.id, res));
@@ -213,14 +221,15 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const blocked = options.hostGuard.check(req.headers);
-      if (blocked) throw new HttpRefusal(403, ErrorCode.TransportError, `Forbidden: ${blocked}`);
+      if (blocked) throw new HttpRefusal("host_not_allowed", 403, ErrorCode.TransportError, `Forbidden: ${blocked}`);
       if (req.method === "POST") await post(req, res);
       else if (req.method === "GET") await get(req, res);
       else if (req.method === "DELETE") await remove(req, res);
-      else refuse(res, new HttpRefusal(405, ErrorCode.TransportError, "Method Not Allowed", null, false, { allow: "GET, POST, DELETE" }));
+      else throw new HttpRefusal("method_not_allowed", 405, ErrorCode.TransportError, "Method Not Allowed", null, false, { allow: "GET, POST, DELETE" });
     } catch (err) {
-      if (err instanceof HttpRefusal) refuse(res, err);
-      else refuse(res, new HttpRefusal(500, ErrorCode.InternalError, `Internal error: ${(err as Error).message}`));
+      const refusal = err instanceof HttpRefusal ? err : new HttpRefusal("internal_error", 500, ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
+      // The one place refusals are counted: only those the client was actually sent.
+      if (refuse(res, refusal)) options.refusals?.refused(refusal.reason);
     }
   };
 }
