@@ -88,6 +88,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     await this.sessions.start({
       expired: (session) => void this.close(session, "expired", true),
       closedElsewhere: (session) => void this.close(session, "ended on another replica", false),
+      cancelledElsewhere: (session, params) => this.cancel(session, params),
     });
     const idleMs = this.options.upstreamIdleTimeoutMs;
     if (idleMs > 0) {
@@ -136,7 +137,11 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         return { error: { code: ErrorCode.InternalError, message: `internal error: ${(err as Error).message}` } };
       })
       .then((reply) => {
-        if ("none" in reply) return;
+        if ("none" in reply) {
+          channel.abandon();
+          this.metrics.requests.inc({ method, outcome: "cancelled" });
+          return;
+        }
         if ("raw" in reply) channel.respondRaw(request.id, reply.raw);
         else if ("result" in reply) channel.respond(resultResponse(request.id, reply.result));
         else channel.respond(errorResponse(request.id, reply.error.code, reply.error.message, reply.error.data));
@@ -151,13 +156,10 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       case Notification.Initialized:
         // Nothing to do: the gateway serves a session from initialize on.
         return;
-      case Notification.Cancelled: {
-        const call = session.inflight.get(params.requestId as string | number);
-        if (call?.upstream && call.upstreamId !== undefined) {
-          call.upstream.notify(Notification.Cancelled, { ...params, requestId: call.upstreamId }).catch(() => undefined);
-        }
+      case Notification.Cancelled:
+        // A load balancer may have sent the request to another replica: that one stops it.
+        if (!this.cancel(session, params)) this.sessions.cancelElsewhere(session, params);
         return;
-      }
       case Notification.RootsListChanged:
         for (const pending of session.upstreams.values()) {
           pending.then((upstream) => upstream.notify(Notification.RootsListChanged)).catch(() => undefined);
@@ -183,6 +185,27 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       return;
     }
     this.replyUpstream(session, this.upstreamFor(session, server), origin.upstreamId, response);
+  }
+
+  /**
+   * Stops a request this replica runs for the session. The upstream is told (MCP: it then sends
+   * no answer), and only after that the gateway stops waiting, so the upstream never sees its
+   * answer stream closed before the cancellation.
+   */
+  private cancel(session: GatewaySession, params: Params): boolean {
+    const requestId = params.requestId;
+    const call = typeof requestId === "string" || typeof requestId === "number" ? session.inflight.get(requestId) : undefined;
+    if (!call) return false;
+    const { upstream, upstreamId } = call;
+    if (!upstream || upstreamId === undefined) {
+      call.abort.abort();
+      return true;
+    }
+    upstream
+      .notify(Notification.Cancelled, { ...params, requestId: upstreamId })
+      .catch(() => undefined)
+      .finally(() => call.abort.abort());
+    return true;
   }
 
   private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse): void {
@@ -347,22 +370,26 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) throw invalidParams(`params.${key} must be an object`);
     }
     const server = route.server;
-    const call: InflightCall = { server: server.name };
+    const call: InflightCall = { server: server.name, abort: new AbortController() };
+    const clientGone = () => call.abort.abort();
+    channel.signal.addEventListener("abort", clientGone, { once: true });
     session.inflight.set(request.id, call);
     const started = performance.now();
     try {
       const upstream = await this.upstreamFor(session, server);
+      // Cancelled while the upstream session was opened: the request is never sent.
+      if (call.abort.signal.aborted || channel.signal.aborted) return { none: true };
       call.upstream = upstream;
       const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       const response = await upstream.request(request.method, params, {
         timeoutMs: this.options.requestTimeoutMs,
-        signal: channel.signal,
+        signal: call.abort.signal,
         onUpstreamId: (id) => (call.upstreamId = id),
         onMessage: (message) => this.relay(session, server.name, upstream, message, channel, progressToken),
       });
       return "error" in response ? { error: response.error } : { result: response.result };
     } catch (err) {
-      if (channel.signal.aborted) return { none: true };
+      if (call.abort.signal.aborted || channel.signal.aborted) return { none: true };
       if (err instanceof UpstreamRejectedError) return { error: err.error };
       const reason = describeUpstreamError(err);
       this.log.debug({ session: session.id, server: server.name, method: request.method, err: reason }, "forwarded request failed");
@@ -376,6 +403,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       }
       return { error: { code: err instanceof UpstreamTimeoutError ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamUnavailable, message: `upstream ${server.name}: ${reason}` } };
     } finally {
+      channel.signal.removeEventListener("abort", clientGone);
       session.inflight.delete(request.id);
       this.metrics.upstreamDuration.observe({ server: server.name, method: request.method }, (performance.now() - started) / 1000);
     }

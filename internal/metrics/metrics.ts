@@ -22,7 +22,7 @@ export class GatewayMetrics implements RefusalObserver {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: "mcp_gateway_requests_total", help: "MCP requests from clients, by method and outcome (ok or error).", labelNames: ["method", "outcome"], registers });
+    this.requests = new Counter({ name: "mcp_gateway_requests_total", help: "MCP requests from clients, by method and outcome (ok, error, or cancelled by the client).", labelNames: ["method", "outcome"], registers });
     this.requestDuration = new Histogram({ name: "mcp_gateway_request_duration_seconds", help: "Time to answer a client MCP request, by method.", labelNames: ["method"], buckets: LATENCY_BUCKETS, registers });
     this.upstreamDuration = new Histogram({ name: "mcp_gateway_upstream_request_duration_seconds", help: "Time an upstream server took to answer a forwarded request.", labelNames: ["server", "method"], buckets: LATENCY_BUCKETS, registers });
     this.requestsRefused = new Counter({ name: "mcp_gateway_requests_refused_total", help: "HTTP requests to /mcp the transport answered with an HTTP error of its own, by reason.", labelNames: ["reason"], registers });

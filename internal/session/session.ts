@@ -32,6 +32,8 @@ export interface InflightCall {
   server: string;
   upstream?: UpstreamSession;
   upstreamId?: JsonRpcId;
+  /** Aborted when the client cancels the request or goes away: the gateway stops waiting for the upstream. */
+  abort: AbortController;
 }
 
 export interface SessionInit {

@@ -21,7 +21,11 @@ export interface StoredSession {
 }
 
 /** Broadcast to every replica: a session ended, or a message must reach a client stream held elsewhere. */
-export type SessionEvent = { type: "closed"; session: string } | { type: "deliver"; session: string; message: JsonRpcMessage };
+export type SessionEvent =
+  | { type: "closed"; session: string }
+  | { type: "deliver"; session: string; message: JsonRpcMessage }
+  /** A client's notifications/cancelled, for the replica running the request it names. */
+  | { type: "cancel"; session: string; params: Record<string, unknown> };
 
 const PREFIX = "mcp-gw:";
 const EXPIRY_KEY = `${PREFIX}expiry`;

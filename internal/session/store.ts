@@ -23,6 +23,8 @@ export interface SessionLifecycle {
   expired(session: GatewaySession): void;
   /** Another replica ended the session: drop what this replica holds for it. */
   closedElsewhere(session: GatewaySession): void;
+  /** A client cancelled a request on another replica: stop it if it runs here. */
+  cancelledElsewhere(session: GatewaySession, params: Record<string, unknown>): void;
 }
 
 /** Claimed per sweep, so one sweep stays short even after a long outage. */
@@ -129,6 +131,11 @@ export class SessionStore {
     return true;
   }
 
+  /** Hands a client's cancellation to the replica running the request (this one does not run it). */
+  cancelElsewhere(session: GatewaySession, params: Record<string, unknown>): void {
+    if (this.options.shared) this.write(this.options.shared.publish({ type: "cancel", session: session.id, params }));
+  }
+
   async start(lifecycle: SessionLifecycle): Promise<void> {
     const shared = this.options.shared;
     if (shared) {
@@ -139,6 +146,8 @@ export class SessionStore {
         if (!session) return;
         if (event.type === "deliver") {
           session.notify(event.message);
+        } else if (event.type === "cancel") {
+          lifecycle.cancelledElsewhere(session, event.params);
         } else {
           this.sessions.delete(session.id);
           lifecycle.closedElsewhere(session);

@@ -14,6 +14,8 @@ export interface RequestChannel {
   respond(response: JsonRpcResponse): void;
   /** Responds with a result that is already JSON text. */
   respondRaw(id: JsonRpcId, resultJson: string): void;
+  /** Ends the request without a response: the client cancelled it, or is gone. */
+  abandon(): void;
 }
 
 export class PostResponder {
@@ -39,7 +41,7 @@ export class PostResponder {
 
   channel(): RequestChannel {
     let answered = false;
-    const once = (json: string) => {
+    const once = (json: string | undefined) => {
       if (answered) return;
       answered = true;
       this.complete(json);
@@ -49,6 +51,7 @@ export class PostResponder {
       send: (message) => this.sendRelated(message),
       respond: (response) => once(JSON.stringify(response)),
       respondRaw: (id, resultJson) => once(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`),
+      abandon: () => once(undefined),
     };
   }
 
@@ -63,10 +66,12 @@ export class PostResponder {
     return true;
   }
 
-  private complete(json: string): void {
+  private complete(json: string | undefined): void {
     this.remaining--;
-    if (this.stream) this.stream.sendJson(json);
-    else this.buffered.push(json);
+    if (json !== undefined) {
+      if (this.stream) this.stream.sendJson(json);
+      else this.buffered.push(json);
+    }
     if (this.remaining > 0) return;
     this.finished = true;
     if (this.stream) {
@@ -74,6 +79,13 @@ export class PostResponder {
       return;
     }
     if (this.res.destroyed) return;
+    // Every request of the POST was abandoned. A request's POST must answer with a stream or JSON:
+    // an empty stream says "nothing for you" in the former; JSON has no such body, so 202 as for notifications.
+    if (this.buffered.length === 0) {
+      if (this.clientAcceptsSse) new EventStream(this.res, 0).close();
+      else this.res.writeHead(202).end();
+      return;
+    }
     const body = this.batch ? `[${this.buffered.join(",")}]` : (this.buffered[0] ?? "");
     this.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     this.res.end(body);

@@ -78,6 +78,53 @@ describe("relay: streams, client requests and non-tool features", function () {
     expect(textOf(await client.client.callTool({ name: "a_echo", arguments: { text: "after cancel" } }))).to.equal("after cancel");
   });
 
+  describe("a call the client cancels", () => {
+    const cancellations = () => alpha.methodsSeen().filter((method) => method === "notifications/cancelled").length;
+    const upstreamCalls = () => alpha.methodsSeen().filter((method) => method === "tools/call").length;
+    // 30 s of work unless cancelled; no answer may arrive for it.
+    const slowCall = (id: string) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "a_slow", arguments: { steps: 600, delayMs: 50 } } });
+
+    /** Starts the POST, waits until the upstream runs every call in it, then cancels `cancelled`. */
+    async function cancelWhileRunning(body: unknown, accept: string, cancelled: string, protocolVersion = "2025-06-18") {
+      const { sessionId } = await openRawSession(gateway.mcpUrl, protocolVersion);
+      const headers = { "mcp-session-id": sessionId };
+      const callsBefore = upstreamCalls();
+      const cancelsBefore = cancellations();
+      const started = Date.now();
+      const answer = postMcp(gateway.mcpUrl, body, { ...headers, accept });
+      const calls = [body].flat().length;
+      await eventually(() => upstreamCalls() === callsBefore + calls, 5_000, "the calls running upstream");
+      const notified = await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: cancelled, reason: "user pressed stop" } }, headers);
+      expect(notified.status).to.equal(202);
+      const res = await answer;
+      expect(Date.now() - started, "the POST ended long before the 30 s call would have").to.be.lessThan(5_000);
+      await eventually(() => cancellations() === cancelsBefore + 1, 2_000, "notifications/cancelled upstream");
+      // The session goes on.
+      expect((await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", id: "after", method: "ping" }, headers)).status).to.equal(200);
+      return res;
+    }
+
+    it("accepting SSE: the upstream is told, the POST ends as an empty stream", async () => {
+      const res = await cancelWhileRunning(slowCall("long"), "application/json, text/event-stream", "long");
+      expect(res.status).to.equal(200);
+      expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
+      expect(res.messages.filter((message) => (message as { id?: unknown }).id === "long")).to.deep.equal([]);
+    });
+
+    it("as plain JSON: 202 with no body, as the client asked for no answer", async () => {
+      const res = await cancelWhileRunning(slowCall("long-json"), "application/json", "long-json");
+      expect({ status: res.status, text: res.text }).to.deep.equal({ status: 202, text: "" });
+    });
+
+    it("in a batch: the other calls are answered", async () => {
+      const echo = { jsonrpc: "2.0", id: "quick", method: "tools/call", params: { name: "a_echo", arguments: { text: "kept" } } };
+      // Batches exist in protocol version 2025-03-26 only.
+      const res = await cancelWhileRunning([slowCall("long-batch"), echo], "application/json", "long-batch", "2025-03-26");
+      expect(res.status).to.equal(200);
+      expect(res.messages.map((message) => (message as { id: unknown }).id)).to.deep.equal(["quick"]);
+    });
+  });
+
   it("sends the configured credential for discovery and calls, never the client's own token", async () => {
     const seen = JSON.parse(textOf(await client.client.callTool({ name: "s_whoami", arguments: {} })));
     expect(seen.authorization).to.equal("Bearer s3cret");

@@ -209,6 +209,23 @@ describe("sessions: signed ids, expiry and sharing between replicas", function (
       expect(final.result?.content[0]?.text).to.equal("sampled on b");
     });
 
+    it("stops a call running on one replica when the cancellation reaches the other", async () => {
+      const sessionId = await openSession(a);
+      const count = (method: string) => upstream.methodsSeen().filter((seen) => seen === method).length;
+      const [callsBefore, cancelsBefore] = [count("tools/call"), count("notifications/cancelled")];
+      const started = Date.now();
+      // 30 s of work unless cancelled.
+      const running = call(a, sessionId, "s_slow", { steps: 600, delayMs: 50 }, "long");
+      await eventually(() => count("tools/call") === callsBefore + 1, 5_000, "the call running upstream");
+      const cancel = await postMcp(b.mcpUrl, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "long", reason: "user pressed stop" } }, sessionHeaders(sessionId));
+      expect(cancel.status).to.equal(202);
+      const res = await running;
+      expect(Date.now() - started, "the call ended long before its 30 s").to.be.lessThan(5_000);
+      expect(res.messages.filter((message) => (message as { id?: unknown }).id === "long")).to.deep.equal([]);
+      expect(count("notifications/cancelled")).to.equal(cancelsBefore + 1);
+      expect(resultText(await call(b, sessionId, "s_echo", { text: "still here" }))).to.equal("still here");
+    });
+
     it("loses no session when a broker is killed mid-call", async () => {
       const before = clientSessions(upstream);
       const victim = await replica();
