@@ -415,6 +415,10 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
    * collide with the client's own tokens.
    */
   private relay(session: GatewaySession, server: string, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
+    if (isNotification(message) && message.method === Notification.Cancelled) {
+      this.relayCancellation(session, upstream, message, channel);
+      return;
+    }
     if (!isRequest(message)) {
       if (!isNotification(message) || message.method !== Notification.Progress || (progressToken !== undefined && message.params?.progressToken === progressToken)) {
         channel.send(message);
@@ -434,6 +438,18 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     if (channel?.send(forwarded) || this.notifyClient(session, forwarded)) return;
     session.forwardedRequests.delete(forwarded.id);
     upstream.reply(errorResponse(request.id, ErrorCode.InternalError, "the client has no open stream to receive this request")).catch(() => undefined);
+  }
+
+  /**
+   * The upstream gave up on a request it sent the client (sampling, elicitation, roots): the
+   * client hears it under the gateway id it was sent, on the call's stream or the session's.
+   * Cancellations of anything else are the upstream's business.
+   */
+  private relayCancellation(session: GatewaySession, upstream: UpstreamSession, notification: JsonRpcNotification, channel?: RequestChannel): void {
+    const id = session.withdrawForwarded(upstream, notification.params?.requestId);
+    if (id === undefined) return;
+    const translated: JsonRpcNotification = { ...notification, params: { ...notification.params, requestId: id } };
+    if (!channel?.send(translated)) this.notifyClient(session, translated);
   }
 
   /** To the session's newest stream on this replica, else to a replica holding one. */
@@ -489,6 +505,8 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     const onMessage = (message: JsonRpcMessage) => {
       if (isRequest(message)) {
         this.forwardToClient(session, server.name, upstream, message);
+      } else if (isNotification(message) && message.method === Notification.Cancelled) {
+        this.relayCancellation(session, upstream, message);
       } else if (isNotification(message) && isRelayedUpdate(session, message)) {
         this.notifyClient(session, message);
       }

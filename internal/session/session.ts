@@ -92,6 +92,17 @@ export class GatewaySession {
     return { ...request, id };
   }
 
+  /** The upstream gave up on a request it sent the client: the gateway id the client knows it by, forgotten from now on. */
+  withdrawForwarded(upstream: UpstreamSession, upstreamId: unknown): string | undefined {
+    for (const [id, forwarded] of this.forwardedRequests) {
+      if (forwarded.upstream === upstream && forwarded.upstreamId === upstreamId) {
+        this.forwardedRequests.delete(id);
+        return String(id);
+      }
+    }
+    return undefined;
+  }
+
   /** Opens a stream and hands it the list changes it missed, so a reconnecting client does not keep a stale list. */
   addStream(stream: ClientStream): void {
     this.streams.add(stream);
