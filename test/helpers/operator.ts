@@ -641,7 +641,6 @@ export async function startStack(op: OperatorEnv, prefix: string): Promise<Stack
   };
 }
 
-/** Deletes registrations, virtual servers and extensions; forces finalizers off what a dead controller left. */
 /** The namespaces one test file creates, cleaned up together when it ends. */
 export class TestNamespaces {
   private readonly names: string[] = [];
@@ -658,6 +657,7 @@ export class TestNamespaces {
   }
 }
 
+/** Deletes registrations, virtual servers and extensions; forces finalizers off what a dead controller left. */
 export async function cleanupNamespaces(op: OperatorEnv, namespaces: string[]): Promise<void> {
   for (const namespace of namespaces) {
     for (const plural of ["mcpserverregistrations", "mcpvirtualservers", "mcpgatewayextensions"] as const) {
@@ -671,6 +671,72 @@ export async function cleanupNamespaces(op: OperatorEnv, namespaces: string[]): 
       }
     }
   }
+}
+
+// ------------------------------------------------------------------------------------------ a suite --
+
+/** What a describe() using operatorSuite() does besides the shared scaffolding; each step runs inside its hook. */
+export interface OperatorSuiteOptions {
+  /** In before, once the operator env is there and before the controller starts (what it must find at its start). */
+  beforeController?: (op: OperatorEnv) => Promise<void> | void;
+  /** In before, once the controller is ready (brokers, stacks, upstream servers the tests share). */
+  afterController?: (op: OperatorEnv) => Promise<void> | void;
+  /** First in after, before the namespaces are cleaned up and the processes stopped (a controller still drops finalizers). */
+  beforeStop?: (op: OperatorEnv) => Promise<void> | void;
+  /** Last in after, once every controller and broker has stopped (the servers they were using). */
+  afterStop?: () => Promise<void> | void;
+}
+
+/** The state a describe()'s tests share; op and controller are set by its before hook. */
+export interface OperatorSuite {
+  readonly op: OperatorEnv;
+  /** The controller of the suite; a new one after restartController(). */
+  readonly controller: ControllerProcess;
+  /** A new namespace, cleaned up in after. */
+  namespace(prefix: string): Promise<string>;
+  /** Stops the controller and starts another, which then is `controller`. */
+  restartController(): Promise<ControllerProcess>;
+}
+
+/**
+ * The hooks of a describe() whose tests share one controller; call it inside the describe. before: operatorEnv(),
+ * beforeController, startController, afterController. after: beforeStop, the clean-up of namespace()'s namespaces,
+ * stopAllProcesses(), afterStop. Call it after this.timeout(): mocha gives a hook the timeout its describe has when the
+ * hook is registered.
+ */
+export function operatorSuite(options: OperatorSuiteOptions = {}): OperatorSuite {
+  const namespaces = new TestNamespaces();
+  let op!: OperatorEnv;
+  let controller!: ControllerProcess;
+
+  before(async () => {
+    op = await operatorEnv();
+    await options.beforeController?.(op);
+    controller = await startController(op);
+    await options.afterController?.(op);
+  });
+
+  after(async () => {
+    await options.beforeStop?.(op);
+    await namespaces.cleanup(op);
+    await stopAllProcesses();
+    await options.afterStop?.();
+  });
+
+  return {
+    get op() {
+      return op;
+    },
+    get controller() {
+      return controller;
+    },
+    namespace: (prefix) => namespaces.create(op, prefix),
+    restartController: async () => {
+      await controller.stop();
+      controller = await startController(op);
+      return controller;
+    },
+  };
 }
 
 /** Polls until check() returns a truthy value; returns it with the time it took. */

@@ -19,19 +19,16 @@ import {
   getObject,
   kubectlWaitReady,
   markRouteAccepted,
-  operatorEnv,
+  operatorSuite,
   parseTable,
   readyCondition,
   recordTiming,
   registryText,
   startBroker,
-  startController,
-  stopAllProcesses,
   cleanupNamespaces,
   waitForReady,
   within,
   type BrokerProcess,
-  type ControllerProcess,
   type OperatorEnv,
 } from "../helpers/operator.js";
 
@@ -75,79 +72,78 @@ async function clearLeftovers(op: OperatorEnv): Promise<void> {
 
 describe("operator: the MCP Server Registration guide, as users type it", function () {
   this.timeout(90_000);
-  let op: OperatorEnv;
   let upstream: UpstreamServer;
-  let controller: ControllerProcess;
   let broker: BrokerProcess;
   const documents = seedDocuments();
   const curlScript = seedCurlScript();
   const [extensionDoc = "", grantDoc = "", routeDoc = "", registrationDoc = ""] = documents;
-
-  before(async () => {
-    op = await operatorEnv();
-    expect(documents, "the guide's four documents").to.have.length(4);
-    expect(extensionDoc).to.include("kind: MCPGatewayExtension");
-    expect(registrationDoc).to.include("kind: MCPServerRegistration");
-    upstream = await startUpstreamServer({ name: "mcp-api-key-server" });
-    await createNamespace(op, "mcp-test");
-    await createNamespace(op, "gateway-system");
-    await clearLeftovers(op);
-    controller = await startController(op);
-    // "create an MCPGatewayExtension in the same namespace as your MCP Gateway broker/router deployment"
-    broker = await startBroker(op, "mcp-test");
-  });
-
-  after(async () => {
-    await cleanupNamespaces(op, ["mcp-test"]).catch(() => undefined);
-    await stopAllProcesses();
-    await upstream?.stop();
+  const suite = operatorSuite({
+    beforeController: async (op) => {
+      expect(documents, "the guide's four documents").to.have.length(4);
+      expect(extensionDoc).to.include("kind: MCPGatewayExtension");
+      expect(registrationDoc).to.include("kind: MCPServerRegistration");
+      upstream = await startUpstreamServer({ name: "mcp-api-key-server" });
+      await createNamespace(op, "mcp-test");
+      await createNamespace(op, "gateway-system");
+      await clearLeftovers(op);
+    },
+    afterController: async (op) => {
+      // "create an MCPGatewayExtension in the same namespace as your MCP Gateway broker/router deployment"
+      broker = await startBroker(op, "mcp-test");
+    },
+    beforeStop: async (op) => {
+      await cleanupNamespaces(op, ["mcp-test"]).catch(() => undefined);
+    },
+    afterStop: async () => {
+      await upstream?.stop();
+    },
   });
 
   it("registers a server: extension Ready, mcpsr Ready with its tools, and the curl flow lists myserver_ tools", async () => {
     // Prerequisite "You configured a gateway": a Gateway whose listener admits routes from every namespace.
-    await apply(op, gatewayYaml("gateway-system", "mcp-gateway", [{ name: "mcp", from: "All" }]));
+    await apply(suite.op, gatewayYaml("gateway-system", "mcp-gateway", [{ name: "mcp", from: "All" }]));
 
     // Step 1: the extension. Its Gateway is in another namespace, so it waits for the ReferenceGrant.
-    await op.kubectl(["apply", "-f", "-"], extensionDoc);
-    const pending = await waitForReady(op, "mcpgatewayextensions", "mcp-test", "mcp-extension", (ready) => ready.reason === "ReferenceGrantRequired", 15_000);
+    await suite.op.kubectl(["apply", "-f", "-"], extensionDoc);
+    const pending = await waitForReady(suite.op, "mcpgatewayextensions", "mcp-test", "mcp-extension", (ready) => ready.reason === "ReferenceGrantRequired", 15_000);
     expect(readyCondition(pending)?.status).to.equal("False");
-    await op.kubectl(["apply", "-f", "-"], grantDoc);
-    await kubectlWaitReady(op, "mcpgatewayextension/mcp-extension", "mcp-test", 60);
-    const extension = await getObject(op, "mcpgatewayextensions", "mcp-test", "mcp-extension");
+    await suite.op.kubectl(["apply", "-f", "-"], grantDoc);
+    await kubectlWaitReady(suite.op, "mcpgatewayextension/mcp-extension", "mcp-test", 60);
+    const extension = await getObject(suite.op, "mcpgatewayextensions", "mcp-test", "mcp-extension");
     expect(readyCondition(extension)).to.include({ status: "True", reason: "ValidMCPGatewayExtension" });
 
     // The route, with the backend port of the fixture; the Service behind it; what the Gateway controller would report.
     expect(routeDoc).to.include("port: 9090 ");
-    await op.kubectl(["apply", "-f", "-"], routeDoc.replace(/port: 9090 /, `port: ${upstream.port} `));
-    await apply(op, externalNameServiceYaml("mcp-test", "mcp-api-key-server", upstream.port));
-    await markRouteAccepted(op, "mcp-test", "mcp-api-key-server-route", { namespace: "gateway-system", name: "mcp-gateway" });
+    await suite.op.kubectl(["apply", "-f", "-"], routeDoc.replace(/port: 9090 /, `port: ${upstream.port} `));
+    await apply(suite.op, externalNameServiceYaml("mcp-test", "mcp-api-key-server", upstream.port));
+    await markRouteAccepted(suite.op, "mcp-test", "mcp-api-key-server-route", { namespace: "gateway-system", name: "mcp-gateway" });
 
     // Step 2: the registration, and how long until `kubectl wait` says Ready.
     const started = performance.now();
-    await op.kubectl(["apply", "-f", "-"], registrationDoc);
-    await kubectlWaitReady(op, "mcpsr/my-mcp-server", "mcp-test", 60);
+    await suite.op.kubectl(["apply", "-f", "-"], registrationDoc);
+    await kubectlWaitReady(suite.op, "mcpsr/my-mcp-server", "mcp-test", 60);
     const elapsed = performance.now() - started;
     recordTiming("seed: kubectl apply of the registration -> kubectl wait Ready", elapsed);
     expect(elapsed, "apply -> Ready").to.be.below(10_000);
 
     // Step 3: kubectl get mcpsr -A.
-    const table = await op.kubectl(["get", "mcpsr", "-A"]);
+    const table = await suite.op.kubectl(["get", "mcpsr", "-A"]);
     expect(table.split("\n")[0]?.split(/\s+/).filter(Boolean)).to.deep.equal(["NAMESPACE", "NAME", "PREFIX", "TARGET", "PATH", "READY", "TOOLS", "CREDENTIALS", "AGE"]);
     const row = parseTable(table).find((r) => r.NAMESPACE === "mcp-test" && r.NAME === "my-mcp-server");
     expect(row, table).to.include({ PREFIX: "myserver_", TARGET: "mcp-api-key-server-route", PATH: "/mcp", READY: "True", TOOLS: String(FIXTURE_TOOLS), CREDENTIALS: "" });
-    const registration = await getObject(op, "mcpserverregistrations", "mcp-test", "my-mcp-server");
+    const registration = await getObject(suite.op, "mcpserverregistrations", "mcp-test", "my-mcp-server");
     expect(readyCondition(registration)).to.include({ status: "True", reason: "Ready", message: `server added successfully. Total tools added ${FIXTURE_TOOLS}` });
     expect(registration?.status?.discoveredTools).to.equal(FIXTURE_TOOLS);
     expect(registration?.metadata.finalizers).to.include("mcp.kagenti.com/finalizer");
     // The registry the controller handed to the broker, in the extension's namespace.
-    const registry = await registryText(op, "mcp-test");
+    const registry = await registryText(suite.op, "mcp-test");
     expect(registry).to.include("name: mcp-test/my-mcp-server");
     expect(registry).to.include(`url: http://localhost:${upstream.port}/mcp`);
     expect(registry).to.include("hostname: api-key-server.mcp.local");
     expect(registry).to.include("toolPrefix: myserver_");
     // "Check controller logs": the controller's decisions are also Events on the registration (kubectl describe).
     const { value: described } = await within("a Ready event in kubectl describe", 10_000, async () => {
-      const text = await op.kubectl(["describe", "mcpsr", "my-mcp-server", "-n", "mcp-test"]);
+      const text = await suite.op.kubectl(["describe", "mcpsr", "my-mcp-server", "-n", "mcp-test"]);
       return /Normal\s+Ready\s+.*server added successfully/.test(text) ? text : undefined;
     });
     expect(described).to.include("mcp-gateway-controller");
@@ -173,6 +169,6 @@ describe("operator: the MCP Server Registration guide, as users type it", functi
     expect(names.every((name) => name.startsWith("myserver_")), names.join(",")).to.equal(true);
     expect(names).to.include.members(["myserver_echo", "myserver_add"]);
     expect(existsSync(headersFile), "the script removes its headers file").to.equal(false);
-    expect(controller.child.exitCode).to.equal(null);
+    expect(suite.controller.child.exitCode).to.equal(null);
   });
 });

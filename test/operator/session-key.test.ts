@@ -13,39 +13,23 @@ import {
   gatewayYaml,
   getObject,
   grantBroker,
-  operatorEnv,
+  operatorSuite,
   readyCondition,
-  startController,
-  stopAllProcesses,
   waitForReady,
   within,
   type Condition,
-  type ControllerProcess,
-  type OperatorEnv,
-  TestNamespaces,
 } from "../helpers/operator.js";
 
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "mcp-gateway-controller" };
 
 describe("operator: session key Secret", function () {
   this.timeout(90_000);
-  let op: OperatorEnv;
   let core: CoreV1Api;
-  let controller: ControllerProcess;
-  const namespaces = new TestNamespaces();
-
-  before(async () => {
-    op = await operatorEnv();
-    core = op.kc.makeApiClient(CoreV1Api);
-    controller = await startController(op);
+  const suite = operatorSuite({
+    beforeController: (op) => {
+      core = op.kc.makeApiClient(CoreV1Api);
+    },
   });
-
-  after(async () => {
-    await namespaces.cleanup(op);
-    await stopAllProcesses();
-  });
-
-  const namespace = (prefix: string) => namespaces.create(op, prefix);
 
   async function sessionKeySecret(ns: string): Promise<V1Secret | undefined> {
     try {
@@ -65,28 +49,28 @@ describe("operator: session key Secret", function () {
 
   /** A namespace with a Gateway and a valid extension for it. */
   async function servedNamespace(prefix: string): Promise<string> {
-    const ns = await namespace(prefix);
-    await apply(op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
-    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    const ns = await suite.namespace(prefix);
+    await apply(suite.op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await waitForReady(suite.op, "mcpgatewayextensions", ns, "ext");
     return ns;
   }
 
   // The controller logs after its API call returns, so the test may see the Secret before the line reaches stdout.
   const logLine = (ns: string, msg: string) =>
-    within(`controller log "${msg}" for ${ns}`, 5_000, () => controller.logs().some((line) => line.msg === msg && line.namespace === ns));
+    within(`controller log "${msg}" for ${ns}`, 5_000, () => suite.controller.logs().some((line) => line.msg === msg && line.namespace === ns));
 
   const sessionKeyCondition = async (ns: string): Promise<Condition | undefined> =>
-    (await getObject(op, "mcpgatewayextensions", ns, "ext"))?.status?.conditions?.find((condition) => condition.type === "SessionKeyValid");
+    (await getObject(suite.op, "mcpgatewayextensions", ns, "ext"))?.status?.conditions?.find((condition) => condition.type === "SessionKeyValid");
 
   it("is generated, 32 random bytes, once the namespace holds a valid extension, and the broker may read it", async () => {
-    const ns = await namespace("key-new");
-    await apply(op, extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
-    await waitForReady(op, "mcpgatewayextensions", ns, "ext", (ready) => ready.status === "False");
-    await controller.settled();
+    const ns = await suite.namespace("key-new");
+    await apply(suite.op, extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await waitForReady(suite.op, "mcpgatewayextensions", ns, "ext", (ready) => ready.status === "False");
+    await suite.controller.settled();
     expect(await sessionKeySecret(ns), "no key while the extension is invalid").to.equal(undefined);
 
-    await apply(op, gatewayYaml(ns, "gw"));
-    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
+    await apply(suite.op, gatewayYaml(ns, "gw"));
+    await waitForReady(suite.op, "mcpgatewayextensions", ns, "ext");
     const { value: secret } = await within("the session key Secret", 10_000, () => sessionKeySecret(ns));
     expect(secret.type).to.equal("Opaque");
     expect(secret.metadata?.labels).to.include(MANAGED_BY);
@@ -95,8 +79,8 @@ describe("operator: session key Secret", function () {
     await logLine(ns, "session key generated");
 
     // manifests/broker-router-rbac.yaml: the broker bound in this namespace may read and watch it, not change it.
-    await grantBroker(op, ns);
-    const can = (verb: string) => op.kubectl(["auth", "can-i", verb, `secret/${SESSION_KEY_SECRET_NAME}`, "-n", ns, "--as", `system:serviceaccount:${SYSTEM_NAMESPACE}:${BROKER_SA}`]).then(
+    await grantBroker(suite.op, ns);
+    const can = (verb: string) => suite.op.kubectl(["auth", "can-i", verb, `secret/${SESSION_KEY_SECRET_NAME}`, "-n", ns, "--as", `system:serviceaccount:${SYSTEM_NAMESPACE}:${BROKER_SA}`]).then(
       (out) => out.trim(),
       // can-i answers "no" with exit code 1.
       (err: Error) => (/failed \(1\)/.test(err.message) ? "no" : err.message),
@@ -107,16 +91,15 @@ describe("operator: session key Secret", function () {
   it("stays as it is across re-reconciles and a controller restart", async () => {
     const ns = await servedNamespace("key-keep");
     const { value: first } = await within("the session key Secret", 10_000, () => sessionKeySecret(ns));
-    await controller.settled();
+    await suite.controller.settled();
 
     // Any extension change makes the controller reconcile everything again.
-    await op.kubectl(["annotate", "mcpgatewayextension", "ext", "-n", ns, "touched=1"]);
-    await controller.settled();
+    await suite.op.kubectl(["annotate", "mcpgatewayextension", "ext", "-n", ns, "touched=1"]);
+    await suite.controller.settled();
     expect((await sessionKeySecret(ns))?.metadata?.resourceVersion, "after a re-reconcile").to.equal(first.metadata?.resourceVersion);
 
-    await controller.stop();
-    controller = await startController(op);
-    await controller.settled();
+    await suite.restartController();
+    await suite.controller.settled();
     const after = await sessionKeySecret(ns);
     expect(after?.metadata?.resourceVersion, "after a restart").to.equal(first.metadata?.resourceVersion);
     expect(keyOf(after).equals(keyOf(first))).to.equal(true);
@@ -136,11 +119,11 @@ describe("operator: session key Secret", function () {
   });
 
   it("leaves a key the user provided untouched", async () => {
-    const ns = await namespace("key-user");
+    const ns = await suite.namespace("key-user");
     const provided = await userSecret(ns, { [SESSION_KEY_SECRET_KEY]: Buffer.alloc(48, 7) });
-    await apply(op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
-    await waitForReady(op, "mcpgatewayextensions", ns, "ext");
-    await controller.settled();
+    await apply(suite.op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await waitForReady(suite.op, "mcpgatewayextensions", ns, "ext");
+    await suite.controller.settled();
     const secret = await sessionKeySecret(ns);
     expect(secret?.metadata?.resourceVersion).to.equal(provided.metadata?.resourceVersion);
     expect(secret?.metadata?.labels ?? {}).not.to.have.property("app.kubernetes.io/managed-by");
@@ -148,9 +131,9 @@ describe("operator: session key Secret", function () {
   });
 
   it("reports a short or missing key on the extension (condition, Warning Event, log) and never overwrites it", async () => {
-    const ns = await namespace("key-short");
+    const ns = await suite.namespace("key-short");
     await userSecret(ns, { [SESSION_KEY_SECRET_KEY]: Buffer.alloc(16, 1) });
-    await apply(op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
+    await apply(suite.op, gatewayYaml(ns, "gw"), extensionYaml(ns, "ext", { namespace: ns, name: "gw" }));
     const { value: short } = await within("a SessionKeyValid=False condition", 10_000, async () => {
       const condition = await sessionKeyCondition(ns);
       return condition?.reason === "SessionKeyTooShort" ? condition : undefined;
@@ -160,12 +143,12 @@ describe("operator: session key Secret", function () {
       `Secret ${ns}/${SESSION_KEY_SECRET_NAME}: key "key" holds 16 bytes, fewer than 32; the controller never overwrites it: put a random key of at least 32 bytes there, or delete the Secret to have one generated`,
     );
     // The extension still serves its Gateway: the key is the broker's concern, reported where users look.
-    expect(readyCondition(await getObject(op, "mcpgatewayextensions", ns, "ext"))?.status).to.equal("True");
+    expect(readyCondition(await getObject(suite.op, "mcpgatewayextensions", ns, "ext"))?.status).to.equal("True");
     await within("a Warning event in kubectl describe", 10_000, async () =>
-      /Warning\s+SessionKeyTooShort\s+.*holds 16 bytes/.test(await op.kubectl(["describe", "mcpgatewayextension", "ext", "-n", ns])),
+      /Warning\s+SessionKeyTooShort\s+.*holds 16 bytes/.test(await suite.op.kubectl(["describe", "mcpgatewayextension", "ext", "-n", ns])),
     );
     await logLine(ns, "session key unusable; left as it is");
-    await controller.settled();
+    await suite.controller.settled();
     expect(keyOf(await sessionKeySecret(ns)).length, "not overwritten").to.equal(16);
 
     // A Secret without the key: reported, not filled in.
@@ -175,12 +158,12 @@ describe("operator: session key Secret", function () {
       return condition?.reason === "SessionKeyMissing" ? condition : undefined;
     });
     expect(missing.message).to.include(`Secret ${ns}/${SESSION_KEY_SECRET_NAME} has no key "key"`);
-    await controller.settled();
+    await suite.controller.settled();
     expect((await sessionKeySecret(ns))?.data).to.deep.equal({ other: "eA==" });
 
     // Fixed by the user: the condition goes.
     await core.replaceNamespacedSecret({ name: SESSION_KEY_SECRET_NAME, namespace: ns, body: { metadata: { name: SESSION_KEY_SECRET_NAME, namespace: ns }, data: { key: Buffer.alloc(32, 2).toString("base64") } } });
     await within("the condition removed", 10_000, async () => (await sessionKeyCondition(ns)) === undefined);
-    expect(errorLines(controller)).to.deep.equal([]);
+    expect(errorLines(suite.controller)).to.deep.equal([]);
   });
 });

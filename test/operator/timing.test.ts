@@ -8,17 +8,14 @@ import { connectClient, textOf, type TestClient } from "../helpers/mcp-client.js
 import {
   errorLines,
   getObject,
-  operatorEnv,
+  operatorSuite,
   readyCondition,
   recordTiming,
   sleep,
-  startController,
   startStack,
-  stopAllProcesses,
   waitForReady,
   within,
   type Condition,
-  type ControllerProcess,
   type OperatorEnv,
   type Stack,
 } from "../helpers/operator.js";
@@ -76,32 +73,29 @@ function brokerLogged(stack: Stack, server: string, msg: string, since: number):
 
 describe("operator: a registration's status follows its upstream", function () {
   this.timeout(60_000);
-  let op: OperatorEnv;
-  let controller: ControllerProcess;
   let stack: Stack;
   let pulse: UpstreamServer;
   let client: TestClient | undefined;
   let recorder: RegistrationRecorder | undefined;
-
-  before(async () => {
-    op = await operatorEnv();
-    controller = await startController(op);
-    stack = await startStack(op, "timing");
-    pulse = await startUpstreamServer({ name: "pulse" });
-  });
-
-  after(async () => {
-    await recorder?.stop();
-    await client?.close().catch(() => undefined);
-    await stack?.cleanup().catch(() => undefined);
-    await stopAllProcesses();
-    await pulse?.stop();
+  const suite = operatorSuite({
+    afterController: async (op) => {
+      stack = await startStack(op, "timing");
+      pulse = await startUpstreamServer({ name: "pulse" });
+    },
+    beforeStop: async () => {
+      await recorder?.stop();
+      await client?.close().catch(() => undefined);
+      await stack?.cleanup().catch(() => undefined);
+    },
+    afterStop: async () => {
+      await pulse?.stop();
+    },
   });
 
   async function setUp(): Promise<void> {
     await stack.register("pulse", pulse.port, { toolPrefix: "p_" });
-    await waitForReady(op, "mcpserverregistrations", stack.namespace, "pulse");
-    recorder = new RegistrationRecorder(op, stack.namespace, "pulse");
+    await waitForReady(suite.op, "mcpserverregistrations", stack.namespace, "pulse");
+    recorder = new RegistrationRecorder(suite.op, stack.namespace, "pulse");
     recorder.start();
     client = await connectClient(stack.broker.mcpUrl);
     expect((await client.client.listTools()).tools.map((tool) => tool.name)).to.include("p_echo");
@@ -124,7 +118,7 @@ describe("operator: a registration's status follows its upstream", function () {
     // Clients are told, and the tools are gone.
     await within("list_changed after the upstream stopped", 5_000, () => client!.count("notifications/tools/list_changed") > notified);
     expect((await client!.client.listTools()).tools.map((tool) => tool.name)).to.not.include("p_echo");
-    const afterDown = await waitForReady(op, "mcpserverregistrations", stack.namespace, "pulse", (ready) => ready.status === "False");
+    const afterDown = await waitForReady(suite.op, "mcpserverregistrations", stack.namespace, "pulse", (ready) => ready.status === "False");
     expect(afterDown.status?.discoveredTools).to.equal(0);
     await sleep(downMs);
 
@@ -154,7 +148,7 @@ describe("operator: a registration's status follows its upstream", function () {
   });
 
   it("kept the controller running without errors in its log", () => {
-    expect(controller.child.exitCode).to.equal(null);
-    expect(errorLines(controller)).to.deep.equal([]);
+    expect(suite.controller.child.exitCode).to.equal(null);
+    expect(errorLines(suite.controller)).to.deep.equal([]);
   });
 });
