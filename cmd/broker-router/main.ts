@@ -20,7 +20,7 @@ import type { RegistrySource } from "../../internal/registry/source.js";
 import { createHttpServer } from "../../internal/server/app.js";
 import { SessionIdSigner } from "../../internal/session/session-id.js";
 import { RedisSessionState } from "../../internal/session/shared-state.js";
-import { loadSigningKey, type SigningKeySource } from "../../internal/session/signing-key.js";
+import { loadSigningKey, SigningKeyWatch, type SigningKeySource } from "../../internal/session/signing-key.js";
 import { SessionStore } from "../../internal/session/store.js";
 import { HostGuard } from "../../internal/transport/http-checks.js";
 import { streamableHttpHandler } from "../../internal/transport/streamable-http.js";
@@ -84,11 +84,15 @@ async function main(): Promise<void> {
   );
   let kubeConfig: KubeConfig | undefined;
   const kube = () => (kubeConfig ??= loadKubeConfig());
-  const signingKey = await loadSigningKey(signingKeySource(options, kube), log);
+  const keySource = signingKeySource(options, kube);
+  const signingKey = await loadSigningKey(keySource, log);
+  const signer = new SessionIdSigner(signingKey.keys);
+  const keyWatch = keySource.kind === "secret" ? new SigningKeyWatch(keySource.kc, keySource.namespace, keySource.name, log) : undefined;
+  await keyWatch?.start(signingKey.keys, (keys) => signer.update(keys, options["session-key-activation-seconds"] * 1000));
   const sessions = new SessionStore({
     idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
     maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
-    signer: new SessionIdSigner(signingKey.key),
+    signer,
     shared: options["redis-url"] ? new RedisSessionState({ url: options["redis-url"], commandTimeoutMs: options["redis-timeout-seconds"] * 1000 }) : undefined,
     log,
   });
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
     accepting = false;
     log.info({ signal }, "shutting down");
     source.stop();
+    keyWatch?.stop();
     server.close();
     // Ending upstream sessions is a courtesy to the upstreams; it must not hold the exit hostage.
     const deadline = setTimeout(() => process.exit(0), 5_000);

@@ -23,7 +23,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { registrationReadiness, virtualServerReadiness } from "./registration-readiness.js";
 import { resolveRegistration } from "./registration-resolution.js";
 import { buildRegistries, renderRegistry } from "./registry-builder.js";
-import { SESSION_KEY_CONDITION, sessionKeyProblem } from "./session-key.js";
+import { pendingRotation, SESSION_KEY_CONDITION, sessionKeyProblem } from "./session-key.js";
 import type { ConfigMap, Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Meta, Namespace, ReferenceGrant, Secret, Service } from "./resources.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, Writers } from "./writers.js";
 
@@ -312,10 +312,18 @@ export class Controller implements ClusterView {
   private async syncRegistries(): Promise<void> {
     const valid = this.validExtensions();
     for (const namespace of new Set(valid.map((extension) => extension.metadata.namespace ?? ""))) {
-      if (this.secrets.get(namespace, SESSION_KEY_SECRET_NAME)) continue;
-      // A Secret the cache has not seen yet answers 409, and the key is reconciled again once it has.
-      await this.writers.sessionKey(namespace);
-      this.log.info({ namespace, secret: SESSION_KEY_SECRET_NAME }, "session key generated");
+      const secret = this.secrets.get(namespace, SESSION_KEY_SECRET_NAME);
+      if (!secret) {
+        // A Secret the cache has not seen yet answers 409, and the key is reconciled again once it has.
+        await this.writers.sessionKey(namespace);
+        this.log.info({ namespace, secret: SESSION_KEY_SECRET_NAME }, "session key generated");
+        continue;
+      }
+      const rotation = pendingRotation(secret);
+      if (rotation) {
+        await this.writers.rotateSessionKey(secret, rotation);
+        this.log.info({ namespace, secret: SESSION_KEY_SECRET_NAME, rotation }, "session key rotated");
+      }
     }
     const resolutions = this.registrations()
       .filter((registration) => !registration.metadata.deletionTimestamp)

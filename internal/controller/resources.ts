@@ -15,6 +15,7 @@ export interface Meta {
   deletionTimestamp?: string | Date;
   finalizers?: string[];
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 interface Resource<Spec, Status> {
@@ -73,6 +74,7 @@ export interface Service {
 
 export interface Secret {
   metadata: Meta;
+  type?: string;
   data?: Record<string, string>;
 }
 

@@ -1,8 +1,8 @@
 // The Secret holding the key that signs gateway session ids. The controller creates it, with a
-// random key, in every namespace that holds a valid MCPGatewayExtension, and never changes it
-// afterwards: replacing it would end every session, and a key the user provided is theirs. A key
-// the broker cannot use is reported on the extension (a condition and a Warning Event) instead.
-import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
+// random key, in every namespace that holds a valid MCPGatewayExtension, and changes it only when
+// asked to rotate it: replacing it unasked would end every session, and a key the user provided is
+// theirs. A key the broker cannot use is reported on the extension (a condition and a Warning Event).
+import { ROTATE_ANNOTATION, ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
 import type { DesiredCondition } from "./conditions.js";
 import type { Secret } from "./resources.js";
 
@@ -20,4 +20,11 @@ export function sessionKeyProblem(namespace: string, secret: Secret | undefined)
     return { type: SESSION_KEY_CONDITION, status: "False", reason: "SessionKeyTooShort", message: `${name}: key "${SESSION_KEY_SECRET_KEY}" holds ${bytes} bytes, fewer than ${SESSION_KEY_BYTES}; ${remedy}` };
   }
   return undefined;
+}
+
+/** The rotate value not carried out yet: set on the Secret by a user, recorded by the controller once done. */
+export function pendingRotation(secret: Secret): string | undefined {
+  const annotations = secret.metadata.annotations ?? {};
+  const wanted = annotations[ROTATE_ANNOTATION];
+  return wanted && wanted !== annotations[ROTATED_ANNOTATION] ? wanted : undefined;
 }

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/group.js";
 import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
-import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
+import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
 import type { ControllerMetrics } from "./metrics.js";
 import type { Meta, Secret } from "./resources.js";
 
@@ -62,6 +62,23 @@ export class Writers {
       data: { [SESSION_KEY_SECRET_KEY]: randomBytes(SESSION_KEY_BYTES).toString("base64") },
     };
     await this.core.createNamespacedSecret({ namespace, body });
+    this.metrics.writes.inc({ kind: "secrets", what: "session-key" });
+  }
+
+  /**
+   * A new random key; the one it replaces becomes `previous` (when usable), so brokers keep
+   * accepting the sessions it signed. Recording `rotation` makes the request happen once; the
+   * resourceVersion makes a write over a newer Secret fail (409) and the key retry.
+   */
+  async rotateSessionKey(secret: Secret, rotation: string): Promise<void> {
+    const data = { ...secret.data };
+    const old = data[SESSION_KEY_SECRET_KEY];
+    if (old && Buffer.from(old, "base64").length >= SESSION_KEY_BYTES) data[SESSION_KEY_PREVIOUS_KEY] = old;
+    else delete data[SESSION_KEY_PREVIOUS_KEY];
+    data[SESSION_KEY_SECRET_KEY] = randomBytes(SESSION_KEY_BYTES).toString("base64");
+    const { name, namespace, labels, annotations, resourceVersion } = secret.metadata;
+    const body: V1Secret = { metadata: { name, namespace, labels, resourceVersion, annotations: { ...annotations, [ROTATED_ANNOTATION]: rotation } }, type: secret.type, data };
+    await this.core.replaceNamespacedSecret({ name: SESSION_KEY_SECRET_NAME, namespace: secret.metadata.namespace ?? "", body });
     this.metrics.writes.inc({ kind: "secrets", what: "session-key" });
   }
 }

@@ -1,18 +1,20 @@
 // Where the key that signs session ids comes from: a file (a mounted Secret), or the operator's
-// Secret read through the Kubernetes API, waiting for the operator to create it. There is no
-// built-in key: without one configured, each process makes a random key of its own.
+// Secret read through the Kubernetes API, waiting for the operator to create it and following its
+// rotations. There is no built-in key: without one configured, each process makes a random key of its own.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { Informer } from "../kube/informer.js";
 import { describeApiError } from "../kube/api-error.js";
 import type { Logger } from "../log/logger.js";
-import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY } from "./signing-key-secret.js";
+import type { SessionKeys } from "./session-id.js";
+import { SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY } from "./signing-key-secret.js";
 
 export type SigningKeySource = { kind: "file"; path: string } | { kind: "secret"; kc: KubeConfig; namespace: string; name: string } | { kind: "ephemeral" };
 
 export interface SigningKey {
-  key: Buffer;
+  keys: SessionKeys;
   /** Said in the startup log, never the key itself. */
   origin: string;
 }
@@ -20,11 +22,11 @@ export interface SigningKey {
 export async function loadSigningKey(source: SigningKeySource, log: Logger, signal?: AbortSignal): Promise<SigningKey> {
   switch (source.kind) {
     case "file":
-      return { key: checked(readFileSync(source.path), source.path), origin: `file ${source.path}` };
+      return { keys: { current: checked(readFileSync(source.path), source.path) }, origin: `file ${source.path}` };
     case "secret":
-      return { key: await waitForSecret(source.kc, source.namespace, source.name, log, signal), origin: `Secret ${source.namespace}/${source.name}` };
+      return { keys: await waitForSecret(source.kc, source.namespace, source.name, log, signal), origin: `Secret ${source.namespace}/${source.name}` };
     case "ephemeral":
-      return { key: randomBytes(SESSION_KEY_BYTES), origin: "random key of this process (sessions end with it and are not shared with other replicas)" };
+      return { keys: { current: randomBytes(SESSION_KEY_BYTES) }, origin: "random key of this process (sessions end with it and are not shared with other replicas)" };
   }
 }
 
@@ -33,19 +35,70 @@ function checked(key: Buffer, where: string): Buffer {
   return key;
 }
 
+/** The keys a Secret holds; throws, naming the Secret, when it has no usable current key. A short previous key is ignored. */
+function keysOf(secret: V1Secret | undefined, where: string): SessionKeys {
+  const encoded = secret?.data?.[SESSION_KEY_SECRET_KEY];
+  if (!encoded) throw new Error(`${where}: the key is missing`);
+  const current = checked(Buffer.from(encoded, "base64"), `${where} key ${SESSION_KEY_SECRET_KEY}`);
+  const previous = Buffer.from(secret?.data?.[SESSION_KEY_PREVIOUS_KEY] ?? "", "base64");
+  return previous.length >= SESSION_KEY_BYTES ? { current, previous } : { current };
+}
+
 /** The operator creates the Secret when it reconciles the extension; until then the broker waits (and is not listening). */
-async function waitForSecret(kc: KubeConfig, namespace: string, name: string, log: Logger, signal?: AbortSignal): Promise<Buffer> {
+async function waitForSecret(kc: KubeConfig, namespace: string, name: string, log: Logger, signal?: AbortSignal): Promise<SessionKeys> {
   const core = kc.makeApiClient(CoreV1Api);
-  const where = `Secret ${namespace}/${name} key ${SESSION_KEY_SECRET_KEY}`;
+  const where = `Secret ${namespace}/${name}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      const secret = await core.readNamespacedSecret({ namespace, name });
-      const encoded = secret.data?.[SESSION_KEY_SECRET_KEY];
-      if (encoded) return checked(Buffer.from(encoded, "base64"), where);
-      if (attempt % 10 === 0) log.warn({ secret: `${namespace}/${name}` }, `waiting for ${where}: the key is missing`);
+      return keysOf(await core.readNamespacedSecret({ namespace, name }), where);
     } catch (err) {
-      if (attempt % 10 === 0) log.warn({ secret: `${namespace}/${name}`, err: describeApiError(err) }, `waiting for ${where}`);
+      if (attempt % 10 === 0) log.warn({ secret: `${namespace}/${name}`, err: describeApiError(err) }, `waiting for the session key in ${where}`);
     }
     await sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)), undefined, { signal });
   }
+}
+
+/**
+ * Follows the Secret after the first load, so a rotation reaches the broker without a restart.
+ * A Secret deleted or left without a usable key changes nothing: the keys in force stay.
+ */
+export class SigningKeyWatch {
+  private readonly informer: Informer<V1Secret & { metadata: NonNullable<V1Secret["metadata"]> }>;
+  private readonly where: string;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+    private readonly name: string,
+    private readonly log: Logger,
+  ) {
+    this.where = `Secret ${namespace}/${name}`;
+    this.informer = new Informer(kc, { group: "", version: "v1", plural: "secrets" }, log, { namespace, fieldSelector: `metadata.name=${name}` });
+  }
+
+  async start(initial: SessionKeys, onKeys: (keys: SessionKeys) => void): Promise<void> {
+    let inForce = initial;
+    this.informer.onChange(() => {
+      let keys: SessionKeys;
+      try {
+        keys = keysOf(this.informer.get(this.namespace, this.name), this.where);
+      } catch (err) {
+        this.log.error({ secret: `${this.namespace}/${this.name}`, err: (err as Error).message }, "session key Secret unusable; keeping the keys in force");
+        return;
+      }
+      if (sameKeys(keys, inForce)) return;
+      inForce = keys;
+      this.log.info({ secret: `${this.namespace}/${this.name}`, previousKept: Boolean(keys.previous) }, "session key changed");
+      onKeys(keys);
+    });
+    await this.informer.start();
+  }
+
+  stop(): void {
+    this.informer.stop();
+  }
+}
+
+function sameKeys(a: SessionKeys, b: SessionKeys): boolean {
+  return a.current.equals(b.current) && Boolean(a.previous) === Boolean(b.previous) && (!a.previous || !b.previous || a.previous.equals(b.previous));
 }

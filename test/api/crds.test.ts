@@ -479,6 +479,8 @@ describe("api: install manifests on a real API server", function () {
       [controller, "create", "secrets", "any", true],
       [controller, "update", "secrets/mcp-gateway-config", "any", true],
       [controller, "patch", "secrets/mcp-gateway-config", "any", true],
+      [controller, "update", "secrets/mcp-gateway-session-key", "any", true],
+      [controller, "delete", "secrets/mcp-gateway-session-key", "any", false],
       [controller, "update", "secrets/someone-elses", "any", false],
       [controller, "delete", "secrets/mcp-gateway-config", "any", false],
       [controller, "get", "configmaps/mcp-gateway-status", "any", true],

@@ -1,9 +1,19 @@
 // The Secret holding the key that signs session ids: the controller generates it in every namespace with a
-// valid MCPGatewayExtension, never changes it (restarts, re-reconciles, a key the user provided), generates a
-// new one when it is deleted, and reports a key the broker cannot use on the extension instead of replacing it.
+// valid MCPGatewayExtension, never changes it unasked (restarts, re-reconciles, a key the user provided),
+// rotates it on request without ending a session, generates a new one when it is deleted, and reports a key
+// the broker cannot use on the extension instead of replacing it.
 import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import { expect } from "chai";
-import { SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/session/signing-key-secret.js";
+import { SessionIdSigner } from "../../internal/session/session-id.js";
+import {
+  ROTATE_ANNOTATION,
+  ROTATED_ANNOTATION,
+  SESSION_KEY_BYTES,
+  SESSION_KEY_PREVIOUS_KEY,
+  SESSION_KEY_SECRET_KEY,
+  SESSION_KEY_SECRET_NAME,
+} from "../../internal/session/signing-key-secret.js";
+import { openRawSession, postMcp } from "../helpers/http.js";
 import {
   BROKER_SA,
   SYSTEM_NAMESPACE,
@@ -15,6 +25,7 @@ import {
   grantBroker,
   operatorSuite,
   readyCondition,
+  startBroker,
   waitForReady,
   within,
   type Condition,
@@ -40,7 +51,7 @@ describe("operator: session key Secret", function () {
     }
   }
 
-  const keyOf = (secret: V1Secret | undefined) => Buffer.from(secret?.data?.[SESSION_KEY_SECRET_KEY] ?? "", "base64");
+  const keyOf = (secret: V1Secret | undefined, key = SESSION_KEY_SECRET_KEY) => Buffer.from(secret?.data?.[key] ?? "", "base64");
 
   async function userSecret(ns: string, data: Record<string, Buffer>): Promise<V1Secret> {
     const body: V1Secret = { metadata: { name: SESSION_KEY_SECRET_NAME, namespace: ns }, type: "Opaque", data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString("base64")])) };
@@ -104,6 +115,52 @@ describe("operator: session key Secret", function () {
     expect(after?.metadata?.resourceVersion, "after a restart").to.equal(first.metadata?.resourceVersion);
     expect(keyOf(after).equals(keyOf(first))).to.equal(true);
     expect(await sessionKeyCondition(ns)).to.equal(undefined);
+  });
+
+  it("rotates on request: a new key, the old one kept as previous, once per request, and the broker keeps every session", async () => {
+    const ns = await servedNamespace("key-rotate");
+    const { value: first } = await within("the session key Secret", 10_000, () => sessionKeySecret(ns));
+    const broker = await startBroker(suite.op, ns, ["--session-key-secret", `${ns}/${SESSION_KEY_SECRET_NAME}`, "--session-key-activation-seconds", "1"]);
+    const signedWith = (secret: V1Secret, id: string) => new SessionIdSigner({ current: keyOf(secret) }).check(id).valid;
+    const ping = async (id: string) => (await postMcp(broker.mcpUrl, { jsonrpc: "2.0", id: "p", method: "ping" }, { "mcp-session-id": id })).status;
+    const rotate = (value: string) => suite.op.kubectl(["annotate", "secret", SESSION_KEY_SECRET_NAME, "-n", ns, "--overwrite", `${ROTATE_ANNOTATION}=${value}`]);
+    const rotated = (value: string) =>
+      within(`rotation ${value}`, 10_000, async () => {
+        const secret = await sessionKeySecret(ns);
+        return secret?.metadata?.annotations?.[ROTATED_ANNOTATION] === value ? secret : undefined;
+      });
+    /** A new session on the broker, once the broker signs with the Secret's current key. */
+    const sessionSignedWith = (secret: V1Secret) =>
+      within("a session signed with the new key", 10_000, async () => {
+        const { sessionId } = await openRawSession(broker.mcpUrl);
+        return signedWith(secret, sessionId) ? sessionId : undefined;
+      }, 200);
+    const beforeRotation = (await openRawSession(broker.mcpUrl)).sessionId;
+    expect(signedWith(first, beforeRotation)).to.equal(true);
+
+    await rotate("r1");
+    const { value: second } = await rotated("r1");
+    expect(keyOf(second).length).to.equal(SESSION_KEY_BYTES);
+    expect(keyOf(second).equals(keyOf(first)), "a new key").to.equal(false);
+    expect(keyOf(second, SESSION_KEY_PREVIOUS_KEY).equals(keyOf(first)), "the old key kept as previous").to.equal(true);
+    await logLine(ns, "session key rotated");
+    const { value: afterRotation } = await sessionSignedWith(second);
+    expect(await ping(beforeRotation), "a session signed before the rotation lives on").to.equal(200);
+
+    // Level-triggered: a reconcile with the same request rotates nothing.
+    await suite.op.kubectl(["annotate", "mcpgatewayextension", "ext", "-n", ns, "touched=1"]);
+    await suite.controller.settled();
+    expect((await sessionKeySecret(ns))?.metadata?.resourceVersion).to.equal(second.metadata?.resourceVersion);
+
+    // The next rotation retires the first key: its session ends, the second key's lives on.
+    await rotate("r2");
+    const { value: third } = await rotated("r2");
+    expect(keyOf(third, SESSION_KEY_PREVIOUS_KEY).equals(keyOf(second))).to.equal(true);
+    await within("the first key's session ended", 10_000, async () => (await ping(beforeRotation)) === 404, 200);
+    expect(await ping(afterRotation)).to.equal(200);
+    await sessionSignedWith(third);
+    expect(errorLines(broker)).to.deep.equal([]);
+    expect(broker.logs().filter((line) => line.msg === "session key changed").length).to.equal(2);
   });
 
   it("is generated anew, with a new key, when deleted", async () => {
