@@ -29,7 +29,7 @@ import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "..
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { RegistryServer } from "../registry/schema.js";
 import { forwardedRequestOrigin, type GatewaySession, type InflightCall } from "../session/session.js";
-import type { SessionStore } from "../session/store.js";
+import type { SessionStore, UpstreamOpening } from "../session/store.js";
 import type { EventStream } from "../transport/event-stream.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { McpProtocolHandler } from "../transport/streamable-http.js";
@@ -464,13 +464,25 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   private upstreamFor(session: GatewaySession, server: RegistryServer): Promise<UpstreamSession> {
     const existing = session.upstreams.get(server.name);
     if (existing) return existing;
-    const upstream = this.upstreamSession(session, server, session.recordedUpstreams.get(server.name));
-    const pending = upstream.ensureInitialized(this.options.requestTimeoutMs).then(() => upstream);
+    const pending = this.openUpstream(session, server);
     session.upstreams.set(server.name, pending);
     pending.catch(() => {
       if (session.upstreams.get(server.name) === pending) session.upstreams.delete(server.name);
     });
     return pending;
+  }
+
+  /** Takes over the upstream session recorded for the session (by this or another replica), else opens one, one replica at a time. */
+  private async openUpstream(session: GatewaySession, server: RegistryServer): Promise<UpstreamSession> {
+    const recorded = session.recordedUpstreams.get(server.name);
+    const opening: UpstreamOpening = recorded ? { adopt: recorded } : await this.sessions.beginOpening(session, server.name, this.options.requestTimeoutMs);
+    const upstream = this.upstreamSession(session, server, "adopt" in opening ? opening.adopt : undefined);
+    try {
+      await upstream.ensureInitialized(this.options.requestTimeoutMs);
+      return upstream;
+    } finally {
+      if ("release" in opening) opening.release();
+    }
   }
 
   private upstreamSession(session: GatewaySession, server: RegistryServer, adopt?: UpstreamState): UpstreamSession {

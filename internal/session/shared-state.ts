@@ -34,6 +34,8 @@ const EVENTS_CHANNEL = `${PREFIX}events`;
 const CLAIM_GRACE_MS = 10 * 60_000;
 
 const sessionKey = (id: string) => `${PREFIX}session:${id}`;
+/** Held by the replica opening the session's upstream session for a server, so no other opens a second one. */
+const openingKey = (id: string, server: string) => `${PREFIX}opening:${id}:${server}`;
 
 // Sets a field only on a session that still exists: HSET on a removed (or expired) session would
 // create a hash without a TTL that nobody ever deletes.
@@ -42,6 +44,9 @@ const SET_FIELD_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 1 then return redi
 // Deletes an upstream field only if it still names the upstream session we closed: another
 // replica may have recorded a newer one meanwhile.
 const FORGET_UPSTREAM_SCRIPT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`;
+
+// Releases an opening claim only if it is still ours: after its TTL another replica may hold it.
+const RELEASE_CLAIM_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export interface RedisSessionStateOptions {
   url: string;
@@ -106,6 +111,21 @@ export class RedisSessionState {
 
   async deleteField(id: string, field: string): Promise<void> {
     await this.client.hdel(sessionKey(id), field);
+  }
+
+  /** The upstream session recorded for the session and server, as another replica may have opened it since this one looked. */
+  async upstream(id: string, server: string): Promise<UpstreamState | undefined> {
+    const value = await this.client.hget(sessionKey(id), `up:${server}`);
+    return value ? (JSON.parse(value) as UpstreamState) : undefined;
+  }
+
+  /** Claims the opening of the session's upstream session for a server, for ttlMs; false while another replica holds it. */
+  async claimOpening(id: string, server: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.set(openingKey(id, server), token, "PX", ttlMs, "NX")) === "OK";
+  }
+
+  async releaseOpening(id: string, server: string, token: string): Promise<void> {
+    await this.client.eval(RELEASE_CLAIM_SCRIPT, 1, openingKey(id, server), token);
   }
 
   async forgetUpstream(id: string, server: string, state: UpstreamState): Promise<void> {

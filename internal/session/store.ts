@@ -1,6 +1,8 @@
 // Live gateway sessions: signed ids, idle and lifetime expiry, and (with Redis) state shared by
 // every replica. Each replica keeps the sessions it serves in memory; the shared store is the
 // truth it falls back to for sessions it has not seen, and the place that decides expiry.
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
 import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import type { UpstreamState } from "../upstream/session.js";
@@ -29,6 +31,11 @@ export interface SessionLifecycle {
 
 /** Claimed per sweep, so one sweep stays short even after a long outage. */
 const CLAIM_BATCH = 500;
+/** How often a replica waiting for another to open an upstream session looks whether it is done. */
+const OPENING_POLL_MS = 25;
+
+/** What a replica does about a session's missing upstream session for a server. */
+export type UpstreamOpening = { adopt: UpstreamState } | { open: true; release: () => void };
 
 export class SessionStore {
   private readonly sessions = new Map<string, GatewaySession>();
@@ -107,6 +114,43 @@ export class SessionStore {
     if (!this.options.shared) return;
     session.recordedUpstreams.set(server, state);
     this.write(this.options.shared.setField(session.id, `up:${server}`, JSON.stringify(state)));
+  }
+
+  /**
+   * Before opening an upstream session for a server: with Redis, another replica may have opened
+   * one since this replica took the session up, or be opening one right now. Then that one is
+   * adopted (waiting up to timeoutMs for it); else this replica claims the opening, and releases
+   * the claim once it has recorded (or failed to open) its own. Redis failing means opening one.
+   */
+  async beginOpening(session: GatewaySession, server: string, timeoutMs: number): Promise<UpstreamOpening> {
+    const shared = this.options.shared;
+    const alone: UpstreamOpening = { open: true, release: () => undefined };
+    if (!shared) return alone;
+    const token = randomUUID();
+    const deadline = Date.now() + timeoutMs;
+    try {
+      for (;;) {
+        const recorded = await shared.upstream(session.id, server);
+        if (recorded) {
+          session.recordedUpstreams.set(server, recorded);
+          return { adopt: recorded };
+        }
+        if (await shared.claimOpening(session.id, server, token, timeoutMs)) {
+          const release = () => this.write(shared.releaseOpening(session.id, server, token));
+          // Recorded between our look and our claim: the other replica has just finished.
+          const late = await shared.upstream(session.id, server);
+          if (!late) return { open: true, release };
+          release();
+          session.recordedUpstreams.set(server, late);
+          return { adopt: late };
+        }
+        if (Date.now() >= deadline) return alone;
+        await sleep(OPENING_POLL_MS);
+      }
+    } catch (err) {
+      this.warn(err);
+      return alone;
+    }
   }
 
   forgetUpstream(session: GatewaySession, server: string, state: UpstreamState): void {

@@ -165,6 +165,33 @@ describe("sessions: signed ids, expiry and sharing between replicas", function (
       for (const name of await redis.client.keys("mcp-gw:*")) expect(await redis.client.pttl(name), name).to.be.greaterThan(0);
     });
 
+    it("a replica that took the session up before the other opened an upstream session reuses that one", async () => {
+      const opened = upstream.sessionsOpened();
+      const sessionId = await openSession(a);
+      // B holds the session from here on, with no upstream session recorded yet.
+      expect(await ping(b, sessionId)).to.equal(200);
+      const viaA = await upstreamSessionOf(a, sessionId);
+      const viaB = await upstreamSessionOf(b, sessionId);
+      expect(viaB).to.equal(viaA);
+      expect(upstream.sessionsOpened()).to.equal(opened + 1);
+    });
+
+    it("two replicas opening the session's upstream session at the same moment end up with one", async () => {
+      const opened = upstream.sessionsOpened();
+      const sessionId = await openSession(a);
+      expect(await ping(b, sessionId)).to.equal(200);
+      upstream.delayInitialize(300);
+      try {
+        const [viaA, viaB] = await Promise.all([upstreamSessionOf(a, sessionId), upstreamSessionOf(b, sessionId)]);
+        expect(viaB).to.equal(viaA);
+      } finally {
+        upstream.delayInitialize(0);
+      }
+      expect(upstream.sessionsOpened()).to.equal(opened + 1);
+      await eventually(async () => (await redis.client.keys("mcp-gw:opening:*")).length === 0, 2_000, "the opening claim released");
+      expect(await deleteSession(a, sessionId)).to.equal(200);
+    });
+
     it("DELETE on one replica ends the session on all and closes its upstream session", async () => {
       const before = clientSessions(upstream);
       const sessionId = await openSession(a);
