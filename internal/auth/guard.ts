@@ -21,7 +21,9 @@ export interface AuthGuardConfig {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-function unauthorized(res: ServerResponse, message: string, wwwAuthenticate?: string): void {
+/** 401, the request body drained unread so the connection can serve the next request. */
+function unauthorized(req: IncomingMessage, res: ServerResponse, message: string, wwwAuthenticate?: string): void {
+  req.resume();
   const body = JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, message));
   const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
   if (wwwAuthenticate) headers["www-authenticate"] = wwwAuthenticate;
@@ -42,8 +44,7 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
         // Only the reason is logged: tokens and headers stay out of log lines.
         log.debug({ reason: outcome.reason }, "client authentication failed");
         const header = outcome.invalid ? `${challenge()}, error="invalid_token"` : challenge();
-        unauthorized(res, `Unauthorized: ${outcome.invalid ? "invalid token" : "bearer token required"}`, header);
-        req.resume();
+        unauthorized(req, res, `Unauthorized: ${outcome.invalid ? "invalid token" : "bearer token required"}`, header);
         return;
       }
       subject = outcome.claims.sub;
@@ -60,8 +61,7 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
       const outcome = await verifyAuthorizedTools(req.headers, config.authorizedTools);
       if (!outcome.ok) {
         log.debug({ reason: outcome.reason }, "tool authorization failed");
-        unauthorized(res, `Unauthorized: ${outcome.reason}`, challenge());
-        req.resume();
+        unauthorized(req, res, `Unauthorized: ${outcome.reason}`, challenge());
         return;
       }
       grant = outcome.grant.intersect(grant);

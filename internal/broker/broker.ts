@@ -196,16 +196,19 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     const requestId = params.requestId;
     const call = typeof requestId === "string" || typeof requestId === "number" ? session.inflight.get(requestId) : undefined;
     if (!call) return false;
-    const { upstream, upstreamId } = call;
-    if (!upstream || upstreamId === undefined) {
-      call.abort.abort();
-      return true;
-    }
-    upstream
-      .notify(Notification.Cancelled, { ...params, requestId: upstreamId })
-      .catch(() => undefined)
-      .finally(() => call.abort.abort());
+    const told = this.tellUpstreamCancelled(call, params);
+    if (told) void told.finally(() => call.abort.abort());
+    else call.abort.abort();
     return true;
+  }
+
+  /**
+   * MCP: whoever gives up on a request tells the other side, so the upstream can stop working on
+   * it. Undefined when the request has not gone out yet; else settles once told (or not reachable).
+   */
+  private tellUpstreamCancelled(call: InflightCall, params: Params): Promise<void> | undefined {
+    if (!call.upstream || call.upstreamId === undefined) return undefined;
+    return call.upstream.notify(Notification.Cancelled, { ...params, requestId: call.upstreamId }).catch(() => undefined);
   }
 
   private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse): void {
@@ -371,14 +374,16 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     }
     const server = route.server;
     const call: InflightCall = { server: server.name, abort: new AbortController() };
+    // The client going away ends the call as its cancellation does.
     const clientGone = () => call.abort.abort();
-    channel.signal.addEventListener("abort", clientGone, { once: true });
+    if (channel.signal.aborted) clientGone();
+    else channel.signal.addEventListener("abort", clientGone, { once: true });
     session.inflight.set(request.id, call);
     const started = performance.now();
     try {
       const upstream = await this.upstreamFor(session, server);
       // Cancelled while the upstream session was opened: the request is never sent.
-      if (call.abort.signal.aborted || channel.signal.aborted) return { none: true };
+      if (call.abort.signal.aborted) return { none: true };
       call.upstream = upstream;
       const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       const response = await upstream.request(request.method, params, {
@@ -389,15 +394,12 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       });
       return "error" in response ? { error: response.error } : { result: response.result };
     } catch (err) {
-      if (call.abort.signal.aborted || channel.signal.aborted) return { none: true };
+      if (call.abort.signal.aborted) return { none: true };
       if (err instanceof UpstreamRejectedError) return { error: err.error };
       const reason = describeUpstreamError(err);
       this.log.debug({ session: session.id, server: server.name, method: request.method, err: reason }, "forwarded request failed");
       if (err instanceof UpstreamTimeoutError) {
-        // MCP: whoever gives up on a request tells the other side, so the upstream can stop working on it.
-        if (call.upstream && call.upstreamId !== undefined) {
-          call.upstream.notify(Notification.Cancelled, { requestId: call.upstreamId, reason: "timed out at the gateway" }).catch(() => undefined);
-        }
+        void this.tellUpstreamCancelled(call, { reason: "timed out at the gateway" });
       } else {
         this.directory.discovery(server.name)?.checkNow();
       }

@@ -1,7 +1,7 @@
 // Reads the registry from a Kubernetes Secret through the API (a watch), so changes reach the
 // broker in well under a second instead of waiting for the kubelet to sync a mounted file.
-import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
-import { Informer } from "../kube/informer.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { WatchedSecret } from "../kube/watched-secret.js";
 import type { Logger } from "../log/logger.js";
 import { parseRegistry } from "./parse.js";
 import { EMPTY_REGISTRY, type Registry } from "./schema.js";
@@ -16,24 +16,23 @@ const ABSENT = Symbol("no Secret");
 const NO_KEY = Symbol(`no ${REGISTRY_SECRET_KEY}`);
 
 export class SecretRegistrySource implements RegistrySource {
-  private readonly informer: Informer<V1Secret & { metadata: NonNullable<V1Secret["metadata"]> }>;
+  private readonly secret: WatchedSecret;
   private lastSeen?: string | typeof ABSENT | typeof NO_KEY;
   /** True once a registry from the Secret is in force: from then on only a valid one replaces it. */
   private loaded = false;
 
   constructor(
     kc: KubeConfig,
-    private readonly namespace: string,
-    private readonly name: string,
+    namespace: string,
+    name: string,
     private readonly log: Logger,
   ) {
-    this.informer = new Informer(kc, { group: "", version: "v1", plural: "secrets" }, log, { namespace, fieldSelector: `metadata.name=${name}` });
+    this.secret = new WatchedSecret(kc, namespace, name, log);
   }
 
   async start(onRegistry: (registry: Registry) => void): Promise<void> {
-    const where = `${this.namespace}/${this.name}`;
-    const apply = () => {
-      const secret = this.informer.get(this.namespace, this.name);
+    const where = this.secret.where;
+    await this.secret.start((secret) => {
       const encoded = secret?.data?.[REGISTRY_SECRET_KEY];
       const seen = !secret ? ABSENT : encoded === undefined ? NO_KEY : Buffer.from(encoded, "base64").toString("utf8");
       if (seen === this.lastSeen) return;
@@ -60,13 +59,10 @@ export class SecretRegistrySource implements RegistrySource {
       } catch (err) {
         this.log.error({ secret: where, err: (err as Error).message }, "registry rejected; keeping the last good registry");
       }
-    };
-    this.informer.onChange(apply);
-    await this.informer.start();
-    apply();
+    });
   }
 
   stop(): void {
-    this.informer.stop();
+    this.secret.stop();
   }
 }

@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
-import { Informer } from "../kube/informer.js";
 import { describeApiError } from "../kube/api-error.js";
+import { WatchedSecret } from "../kube/watched-secret.js";
 import type { Logger } from "../log/logger.js";
 import type { SessionKeys } from "./session-id.js";
 import { SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY } from "./signing-key-secret.js";
@@ -63,42 +63,40 @@ async function waitForSecret(kc: KubeConfig, namespace: string, name: string, lo
  * A Secret deleted or left without a usable key changes nothing: the keys in force stay.
  */
 export class SigningKeyWatch {
-  private readonly informer: Informer<V1Secret & { metadata: NonNullable<V1Secret["metadata"]> }>;
-  private readonly where: string;
+  private readonly secret: WatchedSecret;
 
   constructor(
     kc: KubeConfig,
-    private readonly namespace: string,
-    private readonly name: string,
+    namespace: string,
+    name: string,
     private readonly log: Logger,
   ) {
-    this.where = `Secret ${namespace}/${name}`;
-    this.informer = new Informer(kc, { group: "", version: "v1", plural: "secrets" }, log, { namespace, fieldSelector: `metadata.name=${name}` });
+    this.secret = new WatchedSecret(kc, namespace, name, log);
   }
 
   async start(initial: SessionKeys, onKeys: (keys: SessionKeys) => void): Promise<void> {
+    const where = this.secret.where;
     let inForce = initial;
-    this.informer.onChange(() => {
+    await this.secret.start((secret) => {
       let keys: SessionKeys;
       try {
-        keys = keysOf(this.informer.get(this.namespace, this.name), this.where);
+        keys = keysOf(secret, `Secret ${where}`);
       } catch (err) {
-        this.log.error({ secret: `${this.namespace}/${this.name}`, err: (err as Error).message }, "session key Secret unusable; keeping the keys in force");
+        this.log.error({ secret: where, err: (err as Error).message }, "session key Secret unusable; keeping the keys in force");
         return;
       }
-      if (sameKeys(keys, inForce)) return;
+      if (sameKey(keys.current, inForce.current) && sameKey(keys.previous, inForce.previous)) return;
       inForce = keys;
-      this.log.info({ secret: `${this.namespace}/${this.name}`, previousKept: Boolean(keys.previous) }, "session key changed");
+      this.log.info({ secret: where, previousKept: Boolean(keys.previous) }, "session key changed");
       onKeys(keys);
     });
-    await this.informer.start();
   }
 
   stop(): void {
-    this.informer.stop();
+    this.secret.stop();
   }
 }
 
-function sameKeys(a: SessionKeys, b: SessionKeys): boolean {
-  return a.current.equals(b.current) && Boolean(a.previous) === Boolean(b.previous) && (!a.previous || !b.previous || a.previous.equals(b.previous));
+function sameKey(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
 }

@@ -128,21 +128,21 @@ export class SessionStore {
     if (!shared) return alone;
     const token = randomUUID();
     const deadline = Date.now() + timeoutMs;
+    const adopt = (state: UpstreamState): UpstreamOpening => {
+      session.recordedUpstreams.set(server, state);
+      return { adopt: state };
+    };
     try {
       for (;;) {
         const recorded = await shared.upstream(session.id, server);
-        if (recorded) {
-          session.recordedUpstreams.set(server, recorded);
-          return { adopt: recorded };
-        }
+        if (recorded) return adopt(recorded);
         if (await shared.claimOpening(session.id, server, token, timeoutMs)) {
           const release = () => this.write(shared.releaseOpening(session.id, server, token));
           // Recorded between our look and our claim: the other replica has just finished.
           const late = await shared.upstream(session.id, server);
           if (!late) return { open: true, release };
           release();
-          session.recordedUpstreams.set(server, late);
-          return { adopt: late };
+          return adopt(late);
         }
         if (Date.now() >= deadline) return alone;
         await sleep(OPENING_POLL_MS);

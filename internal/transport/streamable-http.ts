@@ -91,9 +91,14 @@ function enforce(refusal: LimitRefusal | undefined, id: JsonRpcId | null = null)
   if (refusal) throw new HttpRefusal(LIMIT_REASONS[refusal.limit], 429, ErrorCode.TransportError, refusal.message, id, false, { "retry-after": String(refusal.retryAfterSeconds) });
 }
 
+/** 413, closing the connection: the rest of the body is left unread. */
+function bodyTooLarge(maxBytes: number): HttpRefusal {
+  return new HttpRefusal("body_too_large", 413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true);
+}
+
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) return Promise.reject(new HttpRefusal("body_too_large", 413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
+  if (declared > maxBytes) return Promise.reject(bodyTooLarge(maxBytes));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -103,7 +108,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
         // Answer 413 and close, discarding the rest: destroying the socket would leave the client a reset, not an answer.
         req.off("data", onData);
         req.resume();
-        reject(new HttpRefusal("body_too_large", 413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true));
+        reject(bodyTooLarge(maxBytes));
         return;
       }
       chunks.push(chunk);
