@@ -1,6 +1,7 @@
 // Minimal MCP Streamable HTTP client on undici, shared by every bench leg so the direct and gateway
 // numbers pay exactly the same client cost. It speaks just enough of the protocol for the benchmark.
 import { Pool } from "undici";
+import { mcpMessages } from "../helpers/http.js";
 
 export const PROTOCOL_VERSION = "2025-11-25";
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -102,21 +103,7 @@ export class McpSession {
     if (typeof sessionHeader === "string") this.sessionId ??= sessionHeader;
     if (id === undefined) return undefined;
     const contentType = String(res.headers["content-type"] ?? "");
-    const messages = contentType.includes("text/event-stream") ? parseSse(text) : [JSON.parse(text) as unknown];
-    return messages.flat().find((m): m is JsonRpcResponse => typeof m === "object" && m !== null && (m as JsonRpcResponse).id === id);
+    return mcpMessages(contentType, text).find((m): m is JsonRpcResponse => typeof m === "object" && m !== null && (m as JsonRpcResponse).id === id);
   }
 }
 
-/** The JSON payloads of an SSE body: each event's data: lines joined by newlines; empty (priming) events skipped. */
-function parseSse(text: string): unknown[] {
-  const out: unknown[] = [];
-  for (const event of text.split(/\r?\n\r?\n/)) {
-    const data = event
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith("data:"))
-      .map((line) => line.slice(line.startsWith("data: ") ? 6 : 5))
-      .join("\n");
-    if (data) out.push(JSON.parse(data));
-  }
-  return out;
-}

@@ -53,7 +53,7 @@ export interface Sample {
   /** CPU time (user + system) each process has used so far. */
   gatewayCpuS: number;
   upstreamCpuS: number;
-  /** Only when the broker's /metrics exposes Node's default metrics. */
+  /** Node's heap in use, from the broker's /metrics. */
   gatewayHeapUsedBytes?: number;
   gatewaySessions?: number;
   upstreamSessions?: number;
@@ -267,12 +267,10 @@ export function soakMarkdown(result: SoakResult): string[] {
     );
   });
   const { first, middle, last } = thirds(result);
-  const hasHeap = samples.some((s) => s.gatewayHeapUsedBytes !== undefined);
   type Column = [name: string, pick: (s: Sample) => number | undefined, show: (v: number) => string];
-  const heapColumn: Column = ["gateway heap used", (s) => s.gatewayHeapUsedBytes, (b) => mb(b / 1024)];
   const columns: Column[] = [
     ["gateway RSS", (s) => s.gatewayRssKb, mb],
-    ...(hasHeap ? [heapColumn] : []),
+    ["gateway heap used", (s) => s.gatewayHeapUsedBytes, (b) => mb(b / 1024)],
     ["upstream RSS", (s) => s.upstreamRssKb, mb],
     ["gateway sessions", (s) => s.gatewaySessions, (n) => n.toFixed(0)],
     ["upstream sessions", (s) => s.upstreamSessions, (n) => n.toFixed(0)],
@@ -301,7 +299,6 @@ export function soakMarkdown(result: SoakResult): string[] {
     row("calling, last sample", [samples.at(-1)]),
     row(`every session DELETEd (${closed.closed} ok, ${closed.errors} failed)`, [afterClose]),
   );
-  if (!hasHeap) out.push("", "The broker's /metrics does not expose Node's heap metrics, so only RSS is shown.");
   out.push("", `**Soak verdict — ${verdict.summary}.**`);
   return out;
 }

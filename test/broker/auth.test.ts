@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
-import { eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
+import { startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
 import { initializeRequest, postMcp } from "../helpers/http.js";
 import { connectClient, textOf, type TestClient } from "../helpers/mcp-client.js";
-import { fetchStatus, registryYaml, serverStatus } from "../helpers/registry.js";
+import { registryYaml, serverReady } from "../helpers/registry.js";
 
 const ISSUER = "https://issuer.test";
 const AUDIENCE = "mcp-gateway";
@@ -58,7 +58,7 @@ describe("auth: client tokens and per-tool authorization", function () {
   async function gatewayWith(flags: string[]): Promise<GatewayProcess> {
     const gateway = await startGateway(registryYaml([{ name: "team-a/alpha", url: upstream.url, prefix: "a_" }], [{ name: "team-a/echoes", tools: ["a_echo", "a_whoami"] }]), flags);
     gateways.push(gateway);
-    await eventually(async () => serverStatus(await fetchStatus(gateway.baseUrl), "team-a/alpha")?.ready, 10_000, "alpha ready");
+    await serverReady(gateway.baseUrl, "team-a/alpha");
     return gateway;
   }
 

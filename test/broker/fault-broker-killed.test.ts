@@ -4,10 +4,10 @@
 import { expect } from "chai";
 import { GATEWAY_INFO } from "../../internal/mcp/protocol.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
-import { clientSessions, discoverySessions, GatewaySessions, HEALTHY_PREFIX, HEALTHY_SERVER, serverReady, startBystanders, textResult, toolCall } from "../helpers/fault-harness.js";
+import { clientSessions, discoverySessions, GatewaySessions, HEALTHY_PREFIX, HEALTHY_SERVER, startBystanders, textResult, toolCall } from "../helpers/fault-harness.js";
 import { eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
 import { JSON_AND_SSE } from "../helpers/http.js";
-import { registryYaml } from "../helpers/registry.js";
+import { registryYaml, serverReady } from "../helpers/registry.js";
 
 /** The longest a client may wait to learn that its broker died. */
 const PROMPT_MS = 1_000;

@@ -11,7 +11,7 @@ import { startRawUpstream, startUnacceptingListener, type RawUpstream, type Unac
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
 import { initializeRequest, JSON_AND_SSE, openRawSession, postMcp, type McpHttpResponse } from "../helpers/http.js";
-import { fetchStatus, registryYaml, serverStatus, type TestServer } from "../helpers/registry.js";
+import { fetchStatus, registryYaml, serverReady, serverStatus, type TestServer } from "../helpers/registry.js";
 import { newTokenIssuer, type TokenIssuer } from "../helpers/token-issuer.js";
 
 interface JsonRpcError {
@@ -85,9 +85,7 @@ describe("limits: request rates, streams per session, upstream timeouts", functi
   async function gatewayWith(servers: TestServer[], flags: string[]): Promise<GatewayProcess> {
     const gateway = await startGateway(registryYaml(servers), flags);
     gateways.push(gateway);
-    for (const server of servers) {
-      await eventually(async () => serverStatus(await fetchStatus(gateway.baseUrl), server.name)?.ready, 10_000, `${server.name} ready`);
-    }
+    for (const server of servers) await serverReady(gateway.baseUrl, server.name);
     return gateway;
   }
 
@@ -248,11 +246,11 @@ describe("limits: request rates, streams per session, upstream timeouts", functi
     });
 
     /** Opens a GET stream and leaves it open until aborted. */
-    async function openStream(sessionId: string): Promise<{ status: number; abort: () => void; body: () => Promise<unknown> }> {
+    async function openStream(sessionId: string): Promise<{ status: number; retryAfter: string | null; abort: () => void; body: () => Promise<unknown> }> {
       const controller = new AbortController();
       streams.push(controller);
       const res = await fetch(gateway.mcpUrl, { headers: { accept: "text/event-stream", "mcp-session-id": sessionId }, signal: controller.signal });
-      return { status: res.status, abort: () => controller.abort(), body: () => res.json() };
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), abort: () => controller.abort(), body: () => res.json() };
     }
 
     const pingStatus = async (sessionId: string, id: string) => (await postMcp(gateway.mcpUrl, ping(id), { "mcp-session-id": sessionId })).status;
@@ -265,7 +263,7 @@ describe("limits: request rates, streams per session, upstream timeouts", functi
 
       expectTooManyRequests(answerOf(await postMcp(gateway.mcpUrl, ping("over"), { "mcp-session-id": sessionId })), "over", /^Too Many Requests: the session already has 2 streams or requests open$/, "1");
       const third = await openStream(sessionId);
-      expectTooManyRequests({ status: third.status, retryAfter: "1", body: await third.body() }, null, /2 streams or requests open/);
+      expectTooManyRequests({ status: third.status, retryAfter: third.retryAfter, body: await third.body() }, null, /2 streams or requests open/, "1");
 
       const { sessionId: other } = await openRawSession(gateway.mcpUrl);
       expect(await pingStatus(other, "other")).to.equal(200);

@@ -79,14 +79,8 @@ describe("relay: streams, client requests and non-tool features", function () {
   });
 
   it("tells the client, under the gateway's id, when the upstream gives up on a request it sent", async () => {
-    const init = await postMcp(gateway.mcpUrl, {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: { sampling: {} }, clientInfo: { name: "silent-sampler", version: "1" } },
-    });
-    const headers = { "mcp-session-id": init.headers.get("mcp-session-id") ?? "" };
-    await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, headers);
+    const { sessionId } = await openRawSession(gateway.mcpUrl, "2025-06-18", {}, { sampling: {} });
+    const headers = { "mcp-session-id": sessionId };
     // The client never answers the sampling request; the upstream gives up after 300 ms.
     const res = await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", id: "s", method: "tools/call", params: { name: "a_sample", arguments: { prompt: "hello?", timeoutMs: 300 } } }, headers);
     const [asked, cancelled, answer] = res.messages as Array<{ id?: string; method?: string; params?: { requestId?: unknown }; result?: { isError?: boolean } }>;

@@ -10,10 +10,10 @@ import { expect } from "chai";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { clientSessions } from "../helpers/fault-harness.js";
 import { brokerMain, eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
-import { JSON_AND_SSE, postMcp, type McpHttpResponse } from "../helpers/http.js";
+import { JSON_AND_SSE, openRawSession, postMcp, type McpHttpResponse } from "../helpers/http.js";
 import { startRedis, type RedisProcess } from "../helpers/redis.js";
 import { RedisSessionState } from "../../internal/session/shared-state.js";
-import { fetchStatus, registryYaml, serverStatus } from "../helpers/registry.js";
+import { registryYaml, serverReady } from "../helpers/registry.js";
 
 const PROTOCOL = "2025-06-18";
 
@@ -23,12 +23,9 @@ function keyFile(): string {
   return path;
 }
 
+/** A session that can answer sampling requests. */
 async function openSession(gateway: GatewayProcess): Promise<string> {
-  const res = await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: PROTOCOL, capabilities: { sampling: {} }, clientInfo: { name: "shared-test", version: "1" } } });
-  const sessionId = res.headers.get("mcp-session-id");
-  if (res.status !== 200 || !sessionId) throw new Error(`initialize failed: ${res.status} ${res.text}`);
-  await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, sessionHeaders(sessionId));
-  return sessionId;
+  return (await openRawSession(gateway.mcpUrl, PROTOCOL, {}, { sampling: {} })).sessionId;
 }
 
 function sessionHeaders(sessionId: string): Record<string, string> {
@@ -67,7 +64,7 @@ describe("sessions: signed ids, expiry and sharing between replicas", function (
   const start = async (args: string[]) => {
     const gateway = await startGateway(registry, args);
     gateways.push(gateway);
-    await eventually(async () => serverStatus(await fetchStatus(gateway.baseUrl), "shared/up")?.ready, 10_000, "upstream discovered");
+    await serverReady(gateway.baseUrl, "shared/up");
     return gateway;
   };
 

@@ -6,10 +6,10 @@ import { isDeepStrictEqual } from "node:util";
 import { expect } from "chai";
 import { GATEWAY_INFO } from "../../internal/mcp/protocol.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
-import { eventually, startGateway, type GatewayProcess } from "./gateway-process.js";
+import { startGateway, type GatewayProcess } from "./gateway-process.js";
 import { openRawSession, postMcp, type McpHttpResponse } from "./http.js";
 import { connectClient, type TestClient } from "./mcp-client.js";
-import { fetchStatus, registryYaml, serverStatus, type TestServer } from "./registry.js";
+import { registryYaml, serverReady, type TestServer } from "./registry.js";
 
 /** The healthy upstream every fault gateway serves next to the faulty ones. */
 export const HEALTHY_SERVER = "faults/ok";
@@ -165,11 +165,6 @@ export interface FaultGateway {
 export interface FaultyServer extends TestServer {
   /** The fixture, when it can count its sessions. */
   counted?: CountingUpstream;
-}
-
-/** Waits until the gateway's discovery of a server is ready. */
-export async function serverReady(baseUrl: string, name: string): Promise<void> {
-  await eventually(async () => serverStatus(await fetchStatus(baseUrl), name)?.ready, 10_000, `${name} ready`);
 }
 
 /** A gateway (file registry) serving the healthy upstream (tools ok_*) and the faulty servers; resolves once the healthy one is ready. */

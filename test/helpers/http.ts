@@ -24,27 +24,46 @@ export async function postMcp(url: string, body: unknown, headers: Record<string
 
 export async function readMcp(res: Response): Promise<McpHttpResponse> {
   const text = await res.text();
-  const type = res.headers.get("content-type") ?? "";
-  let messages: unknown[] = [];
-  if (type.startsWith("text/event-stream")) {
-    messages = text
-      .split("\n")
-      .filter((line) => line.startsWith("data: "))
-      .map((line) => JSON.parse(line.slice(6)));
-  } else if (text && type.includes("json")) {
-    const parsed: unknown = JSON.parse(text);
-    messages = Array.isArray(parsed) ? parsed : [parsed];
+  return { status: res.status, headers: res.headers, messages: mcpMessages(res.headers.get("content-type") ?? "", text), text };
+}
+
+/** The JSON-RPC messages of an answer body: the events of an SSE stream, or a JSON message or batch. */
+export function mcpMessages(contentType: string, text: string): unknown[] {
+  if (contentType.startsWith("text/event-stream")) return sseMessages(text);
+  if (!text || !contentType.includes("json")) return [];
+  const parsed: unknown = JSON.parse(text);
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
+/**
+ * The JSON payloads of an SSE body: each event's data lines joined by newlines (one leading space
+ * dropped). An event without data (a priming event, a comment) is not dispatched, as in EventSource.
+ */
+export function sseMessages(text: string): unknown[] {
+  const messages: unknown[] = [];
+  for (const event of text.split(/\r?\n\r?\n/)) {
+    const data = event
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => line.slice(5).replace(/^ /, ""))
+      .join("\n");
+    if (data) messages.push(JSON.parse(data));
   }
-  return { status: res.status, headers: res.headers, messages, text };
+  return messages;
 }
 
-export function initializeRequest(id: string | number = 1, protocolVersion = "2025-06-18") {
-  return { jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "raw-test", version: "1.0.0" } } };
+export function initializeRequest(id: string | number = 1, protocolVersion = "2025-06-18", capabilities: Record<string, unknown> = {}) {
+  return { jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion, capabilities, clientInfo: { name: "raw-test", version: "1.0.0" } } };
 }
 
-/** Initializes a session with raw HTTP; returns its id and the negotiated version. */
-export async function openRawSession(mcpUrl: string, protocolVersion = "2025-06-18", headers: Record<string, string> = {}): Promise<{ sessionId: string; protocolVersion: string }> {
-  const res = await postMcp(mcpUrl, initializeRequest(1, protocolVersion), headers);
+/** Initializes a session with raw HTTP (declaring `capabilities`); returns its id and the negotiated version. */
+export async function openRawSession(
+  mcpUrl: string,
+  protocolVersion = "2025-06-18",
+  headers: Record<string, string> = {},
+  capabilities: Record<string, unknown> = {},
+): Promise<{ sessionId: string; protocolVersion: string }> {
+  const res = await postMcp(mcpUrl, initializeRequest(1, protocolVersion, capabilities), headers);
   const sessionId = res.headers.get("mcp-session-id");
   if (res.status !== 200 || !sessionId) throw new Error(`initialize failed: ${res.status} ${res.text}`);
   const negotiated = (res.messages[0] as { result: { protocolVersion: string } }).result.protocolVersion;

@@ -1,5 +1,6 @@
 // Registry documents for tests, in the format the controller writes.
 import { stringify } from "yaml";
+import { eventually } from "./gateway-process.js";
 
 export interface TestServer {
   name: string;
@@ -34,6 +35,11 @@ export interface StatusDocument {
 
 export async function fetchStatus(baseUrl: string): Promise<StatusDocument> {
   return (await (await fetch(`${baseUrl}/status`)).json()) as StatusDocument;
+}
+
+/** Waits until the gateway's discovery of a server is ready. */
+export async function serverReady(baseUrl: string, name: string): Promise<void> {
+  await eventually(async () => serverStatus(await fetchStatus(baseUrl), name)?.ready, 10_000, `${name} ready`);
 }
 
 /** Status of one server, once it satisfies the predicate. */
