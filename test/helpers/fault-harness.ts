@@ -48,6 +48,7 @@ export function textResult(id: string | number, text: string) {
 export class GatewaySessions {
   private readonly raw = new Set<string>();
   private readonly clients = new Set<TestClient>();
+  private probe?: string;
 
   constructor(readonly mcpUrl: string) {}
 
@@ -69,9 +70,9 @@ export class GatewaySessions {
     return postMcp(this.mcpUrl, body, { "mcp-session-id": sessionId, ...headers });
   }
 
-  /** The tool names a session (by default a new one) lists. */
+  /** The tool names a session lists: by default one probe session, so that polling opens no session per look. */
   async toolNames(sessionId?: string): Promise<string[]> {
-    const res = await this.post(sessionId ?? (await this.open()), { jsonrpc: "2.0", id: "list", method: "tools/list" });
+    const res = await this.post(sessionId ?? (this.probe ??= await this.open()), { jsonrpc: "2.0", id: "list", method: "tools/list" });
     return (res.messages[0] as { result: { tools: Array<{ name: string }> } }).result.tools.map((tool) => tool.name);
   }
 
@@ -81,6 +82,7 @@ export class GatewaySessions {
     const clients = [...this.clients];
     this.raw.clear();
     this.clients.clear();
+    this.probe = undefined;
     const statuses = await Promise.all(raw.map(async (sessionId) => (await fetch(this.mcpUrl, { method: "DELETE", headers: { "mcp-session-id": sessionId } })).status));
     expect(statuses, "DELETE of each gateway session").to.deep.equal(raw.map(() => 200));
     await Promise.all(clients.map((client) => client.close()));

@@ -9,6 +9,7 @@ import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { sharedEnvtest, type Envtest } from "./envtest.js";
 import { brokerMain, freePort } from "./gateway-process.js";
+import { mcpMessages } from "./http.js";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 export const controllerMain = join(repoRoot, "dist/cmd/controller/main.js");
@@ -580,12 +581,9 @@ export async function listToolNames(mcpUrl: string, headers: Record<string, stri
   const res = await post({ jsonrpc: "2.0", id: 2, method: "tools/list" }, session);
   const text = await res.text();
   await fetch(mcpUrl, { method: "DELETE", headers: { ...session } }).then((r) => r.text()).catch(() => undefined);
-  const json = JSON.parse(text.startsWith("{") ? text : (text.split("\n").find((line) => line.startsWith("data: "))?.slice(6) ?? "{}")) as {
-    result?: { tools: Array<{ name: string }> };
-    error?: { message: string };
-  };
-  if (!json.result) throw new Error(`tools/list failed: ${text}`);
-  return json.result.tools.map((tool) => tool.name);
+  const answer = mcpMessages(res.headers.get("content-type") ?? "", text)[0] as { result?: { tools: Array<{ name: string }> } } | undefined;
+  if (!answer?.result) throw new Error(`tools/list failed: ${text}`);
+  return answer.result.tools.map((tool) => tool.name);
 }
 
 // ------------------------------------------------------------------------------------------ a stack --
