@@ -1,7 +1,7 @@
 # Every target runs on the Node 24 that `npm ci` installs into node_modules/.bin.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps build test lint run run-broker bench clean generate verify-generate image envtest
+.PHONY: all deps build test test-unit lint run run-broker bench clean generate verify-generate image envtest
 
 all: build
 
@@ -24,6 +24,10 @@ envtest:
 
 test: build envtest
 	mocha
+
+# The fast tier: in-process unit tests (no spawned process, no API server), in seconds.
+test-unit: build
+	mocha --no-config --timeout 5000 --exit 'dist/test/unit/**/*.test.js'
 
 # The whole gateway on a laptop: a real API server with the CRDs, the controller, the
 # broker-router on 127.0.0.1:8001 and sample MCP servers registered through resources.

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
     maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
     signer,
+    maxSessionsPerClient: options["max-sessions-per-client"],
     shared: options["redis-url"] ? new RedisSessionState({ url: options["redis-url"], commandTimeoutMs: options["redis-timeout-seconds"] * 1000 }) : undefined,
     log,
   });
@@ -100,15 +101,19 @@ async function main(): Promise<void> {
   const broker = new Broker(directory, new ListPages(directory.catalog, options["list-page-size"]), sessions, http, metrics, log, {
     requestTimeoutMs: options["upstream-timeout-seconds"] * 1000,
     upstreamIdleTimeoutMs: options["upstream-idle-timeout-seconds"] * 1000,
+    maxInitializeParamsBytes: options["max-initialize-params-bytes"],
+    maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
   });
   await broker.start();
   const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);
   const transport = streamableHttpHandler(broker, {
     maxBodyBytes: options["max-body-bytes"],
+    maxBatchSize: options["max-batch-size"],
     hostGuard: new HostGuard({ allowedHosts, allowedOrigins: options["allowed-origins"] }),
     keepAliveMs: options["keep-alive-seconds"] * 1000,
     limits: new RequestLimits({
       client: rateLimit(options["client-rate-limit"], options["client-rate-burst"]),
+      initialize: rateLimit(options["client-initialize-rate-limit"], options["client-initialize-rate-burst"]),
       session: rateLimit(options["session-rate-limit"], options["session-rate-burst"]),
       maxStreamsPerSession: options["max-streams-per-session"],
     }),

@@ -5,6 +5,11 @@ import { ConditionsSchema } from "./condition.js";
 export const MCPVirtualServerSpecSchema = z.object({
   description: z.string().optional().meta({ description: "What this virtual server is for." }),
   tools: z.array(z.string().min(1)).min(1).meta({ description: "Exposed (prefixed) tool names this virtual server shows." }),
+  prompts: z.array(z.string().min(1)).optional().meta({ description: "Exposed (prefixed) prompt names this virtual server shows; none when absent." }),
+  resources: z
+    .array(z.string().min(1))
+    .optional()
+    .meta({ description: "Resource URIs and resource templates (as the servers list them) this virtual server shows; none when absent." }),
 });
 
 export const MCPVirtualServerStatusSchema = z.object({

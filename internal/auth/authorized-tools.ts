@@ -1,7 +1,10 @@
 // The x-authorized-tools header: an ES256 JWT from a trusted issuer (typically an authorization
 // policy in front of the gateway) whose `allowed-tools` (or `tools`) claim lists the tools and
-// prompts (exposed names) the caller may see. Only ES256 is accepted, so a token signed any other
-// way is refused outright.
+// prompts (exposed names) and resources (URIs or URI templates) the caller may see. Only ES256 is
+// accepted, so a token signed any other way is refused outright. A grant is short-lived (exp, and
+// iat within the maximum age), meant for this gateway (aud) and, with client authentication on,
+// for the caller who presents it (sub equal to the bearer's): a header copied from another user or
+// minted for another service grants nothing.
 import type { IncomingHttpHeaders } from "node:http";
 import { jwtVerify, type JWTVerifyGetKey } from "jose";
 import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
@@ -11,15 +14,26 @@ export const AUTHORIZED_TOOLS_HEADER = "x-authorized-tools";
 export interface AuthorizedToolsConfig {
   keys: JWTVerifyGetKey;
   issuer: string;
+  audience: string;
+  /** Oldest grant accepted, by its iat. */
+  maxAgeSeconds: number;
 }
 
 export type AuthorizedToolsOutcome = { ok: true; grant: ToolGrant } | { ok: false; reason: string };
 
-export async function verifyAuthorizedTools(headers: IncomingHttpHeaders, config: AuthorizedToolsConfig): Promise<AuthorizedToolsOutcome> {
+/** `subject`: the verified bearer's sub when client authentication is on; the grant must name it. */
+export async function verifyAuthorizedTools(headers: IncomingHttpHeaders, config: AuthorizedToolsConfig, subject?: string): Promise<AuthorizedToolsOutcome> {
   const token = headers[AUTHORIZED_TOOLS_HEADER];
   if (typeof token !== "string" || token === "") return { ok: false, reason: `missing ${AUTHORIZED_TOOLS_HEADER} header` };
   try {
-    const { payload } = await jwtVerify(token, config.keys, { issuer: config.issuer, algorithms: ["ES256"] });
+    const { payload } = await jwtVerify(token, config.keys, {
+      issuer: config.issuer,
+      audience: config.audience,
+      algorithms: ["ES256"],
+      requiredClaims: ["exp", "iat"],
+      maxTokenAge: config.maxAgeSeconds,
+      ...(subject === undefined ? {} : { subject }),
+    });
     const tools = toolsFromClaim(payload["allowed-tools"] ?? payload.tools);
     if (!tools) return { ok: false, reason: `${AUTHORIZED_TOOLS_HEADER}: claim allowed-tools must list tool names` };
     return { ok: true, grant: new ToolGrant(new Set(tools)) };

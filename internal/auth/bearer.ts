@@ -20,7 +20,8 @@ export async function verifyBearer(headers: IncomingHttpHeaders, config: BearerC
   const match = BEARER.exec(header);
   if (!match) return { ok: false, invalid: true, reason: "malformed Authorization header" };
   try {
-    const { payload } = await jwtVerify(match[1] as string, config.keys, { issuer: config.issuer, audience: config.audience });
+    // exp: a token that never expires cannot be revoked; sub: sessions belong to it.
+    const { payload } = await jwtVerify(match[1] as string, config.keys, { issuer: config.issuer, audience: config.audience, requiredClaims: ["exp", "sub"] });
     return { ok: true, claims: payload };
   } catch (err) {
     // jose's messages describe the failed check (signature, exp, iss, aud), never the token itself.

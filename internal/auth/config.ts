@@ -30,7 +30,10 @@ export function authSettings(options: BrokerOptions): AuthSettings {
   const toolKeys = keySource(options["authorized-tools-jwks-url"], options["authorized-tools-jwks-file"], "x-authorized-tools");
   if (toolKeys) {
     if (!options["authorized-tools-issuer"]) throw new Error("x-authorized-tools verification needs --authorized-tools-issuer");
-    guard.authorizedTools = { keys: toolKeys, issuer: options["authorized-tools-issuer"] };
+    const audience = options["authorized-tools-audience"] || options["auth-audience"];
+    // A grant minted for another service must not open this gateway.
+    if (!audience) throw new Error("x-authorized-tools verification needs --authorized-tools-audience (or --auth-audience)");
+    guard.authorizedTools = { keys: toolKeys, issuer: options["authorized-tools-issuer"], audience, maxAgeSeconds: options["authorized-tools-max-age-seconds"] };
   }
   return { guard, protectedResource };
 }

@@ -6,7 +6,7 @@ import { errorResponse, ErrorCode } from "../mcp/jsonrpc.js";
 import { verifyAuthorizedTools, type AuthorizedToolsConfig } from "./authorized-tools.js";
 import { verifyBearer, type BearerConfig } from "./bearer.js";
 import type { ProtectedResourceMetadata } from "./protected-resource.js";
-import { attachVerified } from "./request-grants.js";
+import { attachVerified, type Identity } from "./request-grants.js";
 import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
 
 export interface AuthGuardConfig {
@@ -37,7 +37,7 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
   const challenge = () => (config.bearer ? `Bearer resource_metadata="${config.bearer.metadata.url()}"` : undefined);
   return async (req, res) => {
     let grant: ToolGrant | undefined;
-    let subject: string | undefined;
+    let identity: Identity | undefined;
     if (config.bearer) {
       const outcome = await verifyBearer(req.headers, config.bearer);
       if (!outcome.ok) {
@@ -47,7 +47,7 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
         unauthorized(req, res, `Unauthorized: ${outcome.invalid ? "invalid token" : "bearer token required"}`, header);
         return;
       }
-      subject = outcome.claims.sub;
+      identity = { issuer: String(outcome.claims.iss), subject: String(outcome.claims.sub) };
       if (config.bearer.toolsClaim) {
         const claim = outcome.claims[config.bearer.toolsClaim];
         if (claim !== undefined) {
@@ -58,7 +58,7 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
       }
     }
     if (config.authorizedTools) {
-      const outcome = await verifyAuthorizedTools(req.headers, config.authorizedTools);
+      const outcome = await verifyAuthorizedTools(req.headers, config.authorizedTools, identity?.subject);
       if (!outcome.ok) {
         log.debug({ reason: outcome.reason }, "tool authorization failed");
         unauthorized(req, res, `Unauthorized: ${outcome.reason}`, challenge());
@@ -66,7 +66,7 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
       }
       grant = outcome.grant.intersect(grant);
     }
-    if (grant || subject !== undefined) attachVerified(req.headers, { grant, subject });
+    if (grant || identity) attachVerified(req.headers, { grant, identity });
     await next(req, res);
   };
 }

@@ -5,11 +5,16 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ToolGrant } from "./tool-grant.js";
 
+/** Who is calling, from a verified client token: sessions belong to it, rate limits count by it. */
+export interface Identity {
+  issuer: string;
+  subject: string;
+}
+
 export interface VerifiedRequest {
   /** The tools the request may see and call; absent = no per-tool limit. */
   grant?: ToolGrant;
-  /** The client token's `sub`: who is calling, for per-client rate limits. */
-  subject?: string;
+  identity?: Identity;
 }
 
 const verified = new WeakMap<IncomingHttpHeaders, VerifiedRequest>();
@@ -22,6 +27,11 @@ export function grantOf(headers: IncomingHttpHeaders): ToolGrant | undefined {
   return verified.get(headers)?.grant;
 }
 
-export function subjectOf(headers: IncomingHttpHeaders): string | undefined {
-  return verified.get(headers)?.subject;
+export function identityOf(headers: IncomingHttpHeaders): Identity | undefined {
+  return verified.get(headers)?.identity;
+}
+
+/** One string per identity ("" without client authentication), for comparing and counting. */
+export function identityKey(identity: Identity | undefined): string {
+  return identity ? JSON.stringify([identity.issuer, identity.subject]) : "";
 }

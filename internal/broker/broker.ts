@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { InitializeRequestParamsSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Route } from "../catalog/catalog.js";
+import type { ListKind } from "../catalog/catalog.js";
 import type { ListFilter, ListPages } from "../catalog/pages.js";
 import type { ListChange, ServerDirectory } from "../discovery/directory.js";
 import type { Logger } from "../log/logger.js";
@@ -23,7 +24,7 @@ import {
   type JsonRpcResponse,
   type Params,
 } from "../mcp/jsonrpc.js";
-import { grantOf } from "../auth/request-grants.js";
+import { grantOf, identityKey, identityOf } from "../auth/request-grants.js";
 import { combineFilters } from "../auth/tool-grant.js";
 import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
@@ -43,6 +44,10 @@ export interface BrokerOptions {
   requestTimeoutMs: number;
   /** Upstream sessions unused this long are closed (reopened on next use); 0 = never. */
   upstreamIdleTimeoutMs: number;
+  /** Largest initialize params (JSON bytes): they are kept for the session's life and sent to every upstream. */
+  maxInitializeParamsBytes: number;
+  /** Resource subscriptions one session may hold; 0 = no limit. */
+  maxSubscriptionsPerSession: number;
 }
 
 const VIRTUAL_SERVER_HEADER = "x-mcp-virtualserver";
@@ -99,21 +104,30 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
 
   // ---- transport hooks ----
 
-  async initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): Promise<{ session?: GatewaySession; response: JsonRpcResponse }> {
+  async initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders, client: string): Promise<{ session?: GatewaySession; response: JsonRpcResponse }> {
+    const refused = (message: string) => {
+      this.metrics.requests.inc({ method: Method.Initialize, outcome: "error" });
+      return { response: errorResponse(request.id, ErrorCode.InvalidParams, message) };
+    };
+    // Kept for the session's life, written to Redis and sent to every upstream: the client must not decide their size.
+    const size = Buffer.byteLength(JSON.stringify(request.params ?? {}));
+    if (size > this.options.maxInitializeParamsBytes) return refused(`initialize params are ${size} bytes; at most ${this.options.maxInitializeParamsBytes} are accepted`);
     // The client's capabilities and clientInfo are handed to every upstream it reaches: they must be valid MCP.
     const parsed = InitializeRequestParamsSchema.safeParse(request.params ?? {});
     if (!parsed.success) {
-      this.metrics.requests.inc({ method: Method.Initialize, outcome: "error" });
       const issue = parsed.error.issues[0];
-      return { response: errorResponse(request.id, ErrorCode.InvalidParams, `invalid initialize params: ${issue?.path.join(".") || "params"}: ${issue?.message ?? "invalid"}`) };
+      return refused(`invalid initialize params: ${issue?.path.join(".") || "params"}: ${issue?.message ?? "invalid"}`);
     }
     const params = parsed.data;
-    const session = await this.sessions.create({
-      protocolVersion: negotiateProtocolVersion(params.protocolVersion),
-      clientInfo: { name: params.clientInfo.name, version: params.clientInfo.version },
-      clientCapabilities: params.capabilities as Record<string, unknown>,
-      authorization: headers.authorization,
-    });
+    const session = await this.sessions.create(
+      {
+        protocolVersion: negotiateProtocolVersion(params.protocolVersion),
+        clientInfo: { name: params.clientInfo.name, version: params.clientInfo.version },
+        clientCapabilities: params.capabilities as Record<string, unknown>,
+        owner: identityOf(headers),
+      },
+      client,
+    );
     const catalog = this.directory.catalog;
     const result: Record<string, unknown> = { protocolVersion: session.protocolVersion, capabilities: mergedCapabilities(catalog), serverInfo: GATEWAY_INFO };
     const instructions = mergedInstructions(catalog);
@@ -123,8 +137,12 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     return { session, response: resultResponse(request.id, result) };
   }
 
-  findSession(id: string): GatewaySession | undefined | Promise<GatewaySession | undefined> {
-    return this.sessions.get(id);
+  findSession(id: string, headers: IncomingHttpHeaders): GatewaySession | undefined | Promise<GatewaySession | undefined> {
+    const found = this.sessions.get(id);
+    const caller = identityKey(identityOf(headers));
+    // Someone else's session is, to this caller, a session that does not exist.
+    const owned = (session: GatewaySession | undefined) => (session && identityKey(session.init.owner) === caller ? session : undefined);
+    return found instanceof Promise ? found.then(owned) : owned(found);
   }
 
   onRequest(session: GatewaySession, request: JsonRpcRequest, channel: RequestChannel, headers: IncomingHttpHeaders): void {
@@ -150,7 +168,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       });
   }
 
-  onNotification(session: GatewaySession, notification: JsonRpcNotification): void {
+  onNotification(session: GatewaySession, notification: JsonRpcNotification, headers: IncomingHttpHeaders): void {
     const params = notification.params ?? {};
     switch (notification.method) {
       case Notification.Initialized:
@@ -158,11 +176,12 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         return;
       case Notification.Cancelled:
         // A load balancer may have sent the request to another replica: that one stops it.
-        if (!this.cancel(session, params)) this.sessions.cancelElsewhere(session, params);
+        if (!this.cancel(session, params, headers.authorization)) this.sessions.cancelElsewhere(session, params);
         return;
       case Notification.RootsListChanged:
-        for (const pending of session.upstreams.values()) {
-          pending.then((upstream) => upstream.notify(Notification.RootsListChanged)).catch(() => undefined);
+        for (const [name, pending] of session.upstreams) {
+          const authorization = this.clientToken(this.directory.server(name), headers);
+          pending.then((upstream) => upstream.notify(Notification.RootsListChanged, undefined, authorization)).catch(() => undefined);
         }
         return;
       default:
@@ -170,11 +189,11 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     }
   }
 
-  onResponse(session: GatewaySession, response: JsonRpcResponse): void {
+  onResponse(session: GatewaySession, response: JsonRpcResponse, headers: IncomingHttpHeaders): void {
     const forwarded = response.id === null ? undefined : session.forwardedRequests.get(response.id);
     if (forwarded) {
       session.forwardedRequests.delete(response.id as string);
-      this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response);
+      this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response, this.clientToken(this.directory.server(forwarded.server), headers));
       return;
     }
     // Forwarded by another replica: the id says where the answer goes.
@@ -184,7 +203,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       this.log.debug({ session: session.id, id: response.id }, "response to an unknown request ignored");
       return;
     }
-    this.replyUpstream(session, this.upstreamFor(session, server), origin.upstreamId, response);
+    this.replyUpstream(session, this.upstreamFor(session, server, headers), origin.upstreamId, response, this.clientToken(server, headers));
   }
 
   /**
@@ -192,11 +211,11 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
    * no answer), and only after that the gateway stops waiting, so the upstream never sees its
    * answer stream closed before the cancellation.
    */
-  private cancel(session: GatewaySession, params: Params): boolean {
+  private cancel(session: GatewaySession, params: Params, authorization?: string): boolean {
     const requestId = params.requestId;
     const call = typeof requestId === "string" || typeof requestId === "number" ? session.inflight.get(requestId) : undefined;
     if (!call) return false;
-    const told = this.tellUpstreamCancelled(call, params);
+    const told = this.tellUpstreamCancelled(call, params, authorization);
     if (told) void told.finally(() => call.abort.abort());
     else call.abort.abort();
     return true;
@@ -206,14 +225,14 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
    * MCP: whoever gives up on a request tells the other side, so the upstream can stop working on
    * it. Undefined when the request has not gone out yet; else settles once told (or not reachable).
    */
-  private tellUpstreamCancelled(call: InflightCall, params: Params): Promise<void> | undefined {
+  private tellUpstreamCancelled(call: InflightCall, params: Params, authorization = call.authorization): Promise<void> | undefined {
     if (!call.upstream || call.upstreamId === undefined) return undefined;
-    return call.upstream.notify(Notification.Cancelled, { ...params, requestId: call.upstreamId }).catch(() => undefined);
+    return call.upstream.notify(Notification.Cancelled, { ...params, requestId: call.upstreamId }, authorization).catch(() => undefined);
   }
 
-  private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse): void {
+  private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse, authorization: string | undefined): void {
     upstream
-      .then((target) => target.reply({ ...response, id: upstreamId } as JsonRpcResponse))
+      .then((target) => target.reply({ ...response, id: upstreamId } as JsonRpcResponse, authorization))
       .catch((err: unknown) => {
         this.log.warn({ session: session.id, err: describeUpstreamError(err) }, "could not pass the client's answer upstream");
       });
@@ -224,9 +243,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     stream.onClose(() => session.streams.delete(stream));
   }
 
-  async terminate(session: GatewaySession): Promise<void> {
+  async terminate(session: GatewaySession, headers: IncomingHttpHeaders): Promise<void> {
     await this.sessions.delete(session);
-    await this.close(session, "client ended the session", true);
+    await this.close(session, "client ended the session", true, headers);
   }
 
   /**
@@ -255,41 +274,46 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       case Method.Initialize:
         throw new JsonRpcError(ErrorCode.InvalidRequest, "session is already initialized");
       case Method.ToolsList:
-        return { raw: this.pages.page("tools", params.cursor, this.toolFilter(headers)) };
+        return { raw: this.pages.page("tools", params.cursor, this.filterFor(headers, "tools")) };
       case Method.ToolsCall: {
         const name = stringParam(params, "name");
         // A tool the caller is not granted is unknown to it: the refusal must not reveal that it exists.
-        if (!this.grantAllows(headers, name)) throw invalidParams(`Unknown tool: ${name}`);
-        const filter = this.virtualServerFilter(headers);
+        if (!(grantOf(headers)?.allows(name) ?? true)) throw invalidParams(`Unknown tool: ${name}`);
+        const filter = this.virtualServerFilter(headers, "tools");
         if (filter && !filter.allows(name)) throw invalidParams(`Unknown tool: ${name} (not part of virtual server ${String(headers[VIRTUAL_SERVER_HEADER])})`);
         const route = catalog.findTool(name);
         if (!route) throw invalidParams(`Unknown tool: ${name}`);
-        return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel);
+        return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel, headers);
       }
       case Method.PromptsList:
-        return { raw: this.pages.page("prompts", params.cursor, grantOf(headers)) };
+        return { raw: this.pages.page("prompts", params.cursor, this.filterFor(headers, "prompts")) };
       case Method.PromptsGet: {
         const route = this.promptRoute(stringParam(params, "name"), headers);
-        return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel);
+        return this.forward(session, route, request, { ...params, name: route.upstreamName }, channel, headers);
       }
       case Method.ResourcesList:
-        return { raw: this.pages.page("resources", params.cursor) };
+        return { raw: this.pages.page("resources", params.cursor, this.filterFor(headers, "resources")) };
       case Method.ResourceTemplatesList:
-        return { raw: this.pages.page("resourceTemplates", params.cursor) };
+        return { raw: this.pages.page("resourceTemplates", params.cursor, this.filterFor(headers, "resourceTemplates")) };
       case Method.ResourcesRead:
-        return this.forward(session, this.resourceRoute(params), request, params, channel);
+        return this.forward(session, this.resourceRoute(params, headers), request, params, channel, headers);
       case Method.ResourcesSubscribe: {
-        const route = this.resourceRoute(params);
-        const reply = await this.forward(session, route, request, params, channel);
+        const route = this.resourceRoute(params, headers);
+        const uri = params.uri as string;
+        const max = this.options.maxSubscriptionsPerSession;
+        if (max > 0 && !session.subscriptions.has(uri) && session.subscriptions.size >= max) {
+          throw new JsonRpcError(ErrorCode.InvalidRequest, `the session already holds ${max} subscriptions; unsubscribe from one first`);
+        }
+        const reply = await this.forward(session, route, request, params, channel, headers);
         if ("result" in reply) {
-          session.subscriptions.set(params.uri as string, route.server.name);
-          this.sessions.recordSubscription(session, params.uri as string);
-          await this.listenForUpdates(session, route.server);
+          session.subscriptions.set(uri, route.server.name);
+          this.sessions.recordSubscription(session, uri);
+          await this.listenForUpdates(session, route.server, headers);
         }
         return reply;
       }
       case Method.ResourcesUnsubscribe: {
-        const reply = await this.forward(session, this.resourceRoute(params), request, params, channel);
+        const reply = await this.forward(session, this.resourceRoute(params, headers), request, params, channel, headers);
         session.subscriptions.delete(params.uri as string);
         this.sessions.recordSubscription(session, params.uri as string);
         return reply;
@@ -297,22 +321,29 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       case Method.CompletionComplete:
         return this.complete(session, request, params, channel, headers);
       case Method.LoggingSetLevel:
-        return this.setLogLevel(session, stringParam(params, "level"));
+        return this.setLogLevel(session, stringParam(params, "level"), headers);
       default:
         throw new JsonRpcError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
     }
   }
 
-  private resourceRoute(params: Params): Route {
+  /** A resource the caller may not read is, to it, a resource that does not exist. */
+  private resourceRoute(params: Params, headers: IncomingHttpHeaders): Route {
     const uri = stringParam(params, "uri");
     const route = this.directory.catalog.findResource(uri);
-    if (!route) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    if (!route || !this.resourceVisible(headers, uri, route)) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
     return route;
+  }
+
+  /** Each filter (virtual server, grant) must name the URI or the template that routes it. */
+  private resourceVisible(headers: IncomingHttpHeaders, uri: string, route: Route): boolean {
+    return [this.virtualServerFilter(headers, "resources"), grantOf(headers)].every((filter) => !filter || filter.allows(uri) || filter.allows(route.upstreamName));
   }
 
   /** A prompt the caller is not granted is unknown to it, as a tool is. */
   private promptRoute(name: string, headers: IncomingHttpHeaders): Route {
-    const route = this.grantAllows(headers, name) ? this.directory.catalog.findPrompt(name) : undefined;
+    const visible = this.filterFor(headers, "prompts")?.allows(name) ?? true;
+    const route = visible ? this.directory.catalog.findPrompt(name) : undefined;
     if (!route) throw invalidParams(`Unknown prompt: ${name}`);
     return route;
   }
@@ -321,59 +352,65 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
     if (ref.type === "ref/prompt" && typeof ref.name === "string") {
       const route = this.promptRoute(ref.name, headers);
-      return this.forward(session, route, request, { ...params, ref: { ...ref, name: route.upstreamName } }, channel);
+      return this.forward(session, route, request, { ...params, ref: { ...ref, name: route.upstreamName } }, channel, headers);
     }
     if (ref.type === "ref/resource" && typeof ref.uri === "string") {
       const route = this.directory.catalog.findTemplate(ref.uri);
-      if (!route) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${ref.uri}`, { uri: ref.uri });
-      return this.forward(session, route, request, params, channel);
+      if (!route || !this.resourceVisible(headers, ref.uri, route)) throw new JsonRpcError(ErrorCode.ResourceNotFound, `Resource not found: ${ref.uri}`, { uri: ref.uri });
+      return this.forward(session, route, request, params, channel, headers);
     }
     throw invalidParams("params.ref must be a ref/prompt with a name or a ref/resource with a uri");
   }
 
   /** Remembered for the session and applied to each of its upstream sessions, now and when they open. */
-  private async setLogLevel(session: GatewaySession, level: string): Promise<Reply> {
+  private async setLogLevel(session: GatewaySession, level: string, headers: IncomingHttpHeaders): Promise<Reply> {
     session.logLevel = level;
     this.sessions.recordLogLevel(session);
     await Promise.all(
-      [...session.upstreams.values()].map(async (pending) => {
+      [...session.upstreams].map(async ([name, pending]) => {
         const upstream = await pending.catch(() => undefined);
         if (upstream?.initializeResult?.capabilities.logging) {
-          await upstream.request(Method.LoggingSetLevel, { level }, { timeoutMs: this.options.requestTimeoutMs }).catch(() => undefined);
+          const authorization = this.clientToken(this.directory.server(name), headers);
+          await upstream.request(Method.LoggingSetLevel, { level }, { timeoutMs: this.options.requestTimeoutMs, authorization }).catch(() => undefined);
         }
       }),
     );
     return { result: {} };
   }
 
-  /** What one request may see of the tools: its virtual server, narrowed by any verified grant. */
-  private toolFilter(headers: IncomingHttpHeaders): ListFilter | undefined {
-    return combineFilters(this.virtualServerFilter(headers), grantOf(headers));
+  /** What one request may see of a list: its virtual server, narrowed by any verified grant. */
+  private filterFor(headers: IncomingHttpHeaders, kind: ListKind): ListFilter | undefined {
+    return combineFilters(this.virtualServerFilter(headers, kind), grantOf(headers));
   }
 
-  /** Grants name tools and prompts alike, by exposed name. */
-  private grantAllows(headers: IncomingHttpHeaders, name: string): boolean {
-    return grantOf(headers)?.allows(name) ?? true;
-  }
-
-  private virtualServerFilter(headers: IncomingHttpHeaders): ListFilter | undefined {
+  /** A virtual server shows the tools, prompts and resources (URIs or templates) it lists, nothing else. */
+  private virtualServerFilter(headers: IncomingHttpHeaders, kind: ListKind): ListFilter | undefined {
     const name = headers[VIRTUAL_SERVER_HEADER];
     if (typeof name !== "string" || name === "") return undefined;
     const virtualServer = this.directory.virtualServer(name);
     if (!virtualServer) throw invalidParams(`unknown virtual server ${name}`);
-    return { key: `vs:${name}`, allows: (tool) => virtualServer.tools.has(tool) };
+    const names = kind === "tools" ? virtualServer.tools : kind === "prompts" ? virtualServer.prompts : virtualServer.resources;
+    return { key: `vs:${name}`, allows: (entry) => names.has(entry) };
+  }
+
+  /** The client's own Authorization, for a server that takes it (and has no credential of its own). */
+  private clientToken(server: RegistryServer | undefined, headers: IncomingHttpHeaders): string | undefined {
+    return server?.forwardClientAuthorization && !server.credential ? headers.authorization : undefined;
   }
 
   // ---- forwarding ----
 
-  private async forward(session: GatewaySession, route: Route, request: JsonRpcRequest, params: Params, channel: RequestChannel): Promise<Reply> {
+  private async forward(session: GatewaySession, route: Route, request: JsonRpcRequest, params: Params, channel: RequestChannel, headers: IncomingHttpHeaders): Promise<Reply> {
     // Shapes every MCP request shares: a bad one is the client's error, not the upstream's.
     for (const key of ["_meta", "arguments"]) {
       const value = params[key];
       if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) throw invalidParams(`params.${key} must be an object`);
     }
+    // A second request under an id still in flight would take over the first one's cancellation and answer.
+    if (session.inflight.has(request.id)) throw new JsonRpcError(ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session`);
     const server = route.server;
-    const call: InflightCall = { server: server.name, abort: new AbortController() };
+    const authorization = this.clientToken(server, headers);
+    const call: InflightCall = { server: server.name, abort: new AbortController(), authorization };
     // The client going away ends the call as its cancellation does.
     const clientGone = () => call.abort.abort();
     if (channel.signal.aborted) clientGone();
@@ -381,7 +418,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     session.inflight.set(request.id, call);
     const started = performance.now();
     try {
-      const upstream = await this.upstreamFor(session, server);
+      const upstream = await this.upstreamFor(session, server, headers);
       // Cancelled while the upstream session was opened: the request is never sent.
       if (call.abort.signal.aborted) return { none: true };
       call.upstream = upstream;
@@ -390,6 +427,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
         timeoutMs: this.options.requestTimeoutMs,
         signal: call.abort.signal,
         onUpstreamId: (id) => (call.upstreamId = id),
+        authorization,
         onMessage: (message) => this.relay(session, server.name, upstream, message, channel, progressToken),
       });
       return "error" in response ? { error: response.error } : { result: response.result };
@@ -463,10 +501,10 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
    * The session's upstream session for a server: opened on first use (or taken over from the
    * replica that opened it), shared after.
    */
-  private upstreamFor(session: GatewaySession, server: RegistryServer): Promise<UpstreamSession> {
+  private upstreamFor(session: GatewaySession, server: RegistryServer, headers: IncomingHttpHeaders): Promise<UpstreamSession> {
     const existing = session.upstreams.get(server.name);
     if (existing) return existing;
-    const pending = this.openUpstream(session, server);
+    const pending = this.openUpstream(session, server, this.clientToken(server, headers));
     session.upstreams.set(server.name, pending);
     pending.catch(() => {
       if (session.upstreams.get(server.name) === pending) session.upstreams.delete(server.name);
@@ -475,12 +513,12 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   /** Takes over the upstream session recorded for the session (by this or another replica), else opens one, one replica at a time. */
-  private async openUpstream(session: GatewaySession, server: RegistryServer): Promise<UpstreamSession> {
+  private async openUpstream(session: GatewaySession, server: RegistryServer, authorization: string | undefined): Promise<UpstreamSession> {
     const recorded = session.recordedUpstreams.get(server.name);
     const opening: UpstreamOpening = recorded ? { adopt: recorded } : await this.sessions.beginOpening(session, server.name, this.options.requestTimeoutMs);
     const upstream = this.upstreamSession(session, server, "adopt" in opening ? opening.adopt : undefined);
     try {
-      await upstream.ensureInitialized(this.options.requestTimeoutMs);
+      await upstream.ensureInitialized(this.options.requestTimeoutMs, authorization);
       return upstream;
     } finally {
       if ("release" in opening) opening.release();
@@ -488,9 +526,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   private upstreamSession(session: GatewaySession, server: RegistryServer, adopt?: UpstreamState): UpstreamSession {
+    // A client's token is never stored here: each request brings its own (clientToken).
     const headers: Record<string, string> = {};
     if (server.credential) headers.authorization = server.credential;
-    else if (server.forwardClientAuthorization && session.init.authorization) headers.authorization = session.init.authorization;
     return new UpstreamSession(this.http, {
       target: { url: server.url, headers },
       protocolVersion: session.protocolVersion,
@@ -511,9 +549,9 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
   }
 
   /** Keeps the upstream's GET stream open while the session has subscriptions there, for resources/updated. */
-  private async listenForUpdates(session: GatewaySession, server: RegistryServer): Promise<void> {
+  private async listenForUpdates(session: GatewaySession, server: RegistryServer, headers: IncomingHttpHeaders): Promise<void> {
     if (session.upstreamListeners.has(server.name)) return;
-    const upstream = await this.upstreamFor(session, server);
+    const upstream = await this.upstreamFor(session, server, headers);
     const controller = new AbortController();
     session.upstreamListeners.set(server.name, controller);
     const onMessage = (message: JsonRpcMessage) => {
@@ -526,7 +564,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       }
     };
     upstream
-      .listen(onMessage, controller.signal)
+      .listen(onMessage, controller.signal, this.clientToken(server, headers))
       .catch(() => undefined)
       .finally(() => {
         if (session.upstreamListeners.get(server.name) === controller) session.upstreamListeners.delete(server.name);
@@ -539,20 +577,22 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
    * Ends the session's upstream sessions: the ones this replica opened or took over and, when
    * `recorded` is set (the session ended for good), those the shared store names that nobody here used.
    */
-  private async close(session: GatewaySession, reason: string, recorded: boolean): Promise<void> {
+  private async close(session: GatewaySession, reason: string, recorded: boolean, headers?: IncomingHttpHeaders): Promise<void> {
     this.log.debug({ session: session.id, reason }, "session closed");
     this.detach(session);
-    const upstreams = await Promise.all([...session.upstreams.values()].map((pending) => pending.catch(() => undefined)));
+    const opened = await Promise.all([...session.upstreams].map(async ([name, pending]) => ({ name, upstream: await pending.catch(() => undefined) })));
     session.upstreams.clear();
-    const closing = upstreams.filter((upstream) => upstream !== undefined);
+    const closing: Array<{ name: string; upstream: UpstreamSession }> = [];
+    for (const { name, upstream } of opened) if (upstream) closing.push({ name, upstream });
     if (recorded) {
-      const open = new Set(closing.map((upstream) => upstream.sessionId));
+      const open = new Set(closing.map(({ upstream }) => upstream.sessionId));
       for (const [name, state] of session.recordedUpstreams) {
         const server = this.directory.server(name);
-        if (server && !open.has(state.sessionId)) closing.push(this.upstreamSession(session, server, state));
+        if (server && !open.has(state.sessionId)) closing.push({ name, upstream: this.upstreamSession(session, server, state) });
       }
     }
-    await Promise.all(closing.map((upstream) => upstream.close().catch(() => undefined)));
+    // Ended by its client, the DELETE's token ends the upstream sessions; by expiry there is no token to send.
+    await Promise.all(closing.map(({ name, upstream }) => upstream.close(headers && this.clientToken(this.directory.server(name), headers)).catch(() => undefined)));
   }
 
   /** Lets go of what ties the session to this process: client streams and upstream listeners. */

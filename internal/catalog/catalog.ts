@@ -1,10 +1,23 @@
 // The aggregated view over every upstream server: tools and prompts under their prefixed names,
 // resources by URI, and which server owns each. Rebuilt whenever any server's discovery
 // changes; lookups and list pages are served from here without touching an upstream.
-import type { ServerDiscovery } from "../discovery/server-discovery.js";
-import type { Prompt, Resource, ResourceTemplate, Tool } from "../discovery/snapshot.js";
+//
+// Clashes are settled by configuration, never by timing: the server earlier in the registry keeps
+// a name (the operator refuses overlapping prefixes outright and lists servers by name), and it
+// keeps it while it is down, so a tenant cannot take over another's tools by waiting for that
+// one's upstream to restart. A URI that several resource templates match goes to the most
+// specific template.
+import type { Prompt, Resource, ResourceTemplate, ServerSnapshot, Tool } from "../discovery/snapshot.js";
 import type { RegistryServer } from "../registry/schema.js";
-import { compileUriTemplate } from "./uri-template.js";
+import { compileUriTemplate, literalPrefix, templateSpecificity } from "./uri-template.js";
+
+/** What the catalog reads of a server's discovery: where it stands and what it last listed. */
+export interface DiscoveryState {
+  readonly phase: "connecting" | "ready" | "failed";
+  readonly snapshot?: ServerSnapshot;
+  readonly error?: string;
+  readonly lastChecked?: Date;
+}
 
 /** Where an exposed name or URI leads. */
 export interface Route {
@@ -36,18 +49,27 @@ const MAX_CLIENT_NAME_LENGTH = 64;
 
 interface Entry {
   server: RegistryServer;
-  discovery?: ServerDiscovery;
-  /** Order in which servers first became ready: on a clash the earlier one keeps its names. */
-  readyOrder: number;
+  discovery?: DiscoveryState;
+  /** The exposed tool and prompt names of its last good discovery: held for it while it is down. */
+  claimed: Set<string>;
+}
+
+interface Template {
+  pattern: RegExp;
+  uriTemplate: string;
+  /** Literal characters: of two matching templates, the one with more is more specific. */
+  specificity: number;
+  route: Route;
 }
 
 export class Catalog {
-  private entries = new Map<string, Entry>();
-  private readyCounter = 0;
+  /** In registry order: on a clash the earlier one keeps its names. */
+  private entries: Entry[] = [];
   private tools = new Map<string, Route>();
   private prompts = new Map<string, Route>();
   private resources = new Map<string, Route>();
-  private templates: Array<{ pattern: RegExp; uriTemplate: string; route: Route }> = [];
+  /** Most specific first. */
+  private templates: Template[] = [];
   private lists: Record<ListKind, Array<Record<string, unknown>>> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
   private signatures: Record<ListKind, string> = { tools: "[]", prompts: "[]", resources: "[]", resourceTemplates: "[]" };
   private statuses: ServerStatus[] = [];
@@ -56,13 +78,14 @@ export class Catalog {
   version = 0;
 
   /** Replaces the set of servers (registry change). */
-  setServers(servers: Array<{ server: RegistryServer; discovery?: ServerDiscovery }>): void {
-    const next = new Map<string, Entry>();
-    for (const { server, discovery } of servers) {
-      const previous = this.entries.get(server.name);
-      next.set(server.name, { server, discovery, readyOrder: previous?.readyOrder ?? Number.MAX_SAFE_INTEGER });
-    }
-    this.entries = next;
+  setServers(servers: Array<{ server: RegistryServer; discovery?: DiscoveryState }>): void {
+    const previous = new Map(this.entries.map((entry) => [entry.server.name, entry]));
+    this.entries = servers.map(({ server, discovery }) => {
+      const before = previous.get(server.name);
+      // A new prefix makes new names: the old claim goes with it.
+      const claimed = before && before.server.toolPrefix === server.toolPrefix ? before.claimed : new Set<string>();
+      return { server, discovery, claimed };
+    });
   }
 
   /**
@@ -70,23 +93,17 @@ export class Catalog {
    * clients are told with notifications/<kind>/list_changed.
    */
   rebuild(): Set<"tools" | "prompts" | "resources"> {
-    for (const entry of this.entries.values()) {
-      if (entry.discovery?.phase === "ready") {
-        if (entry.readyOrder === Number.MAX_SAFE_INTEGER) entry.readyOrder = ++this.readyCounter;
-      } else {
-        entry.readyOrder = Number.MAX_SAFE_INTEGER;
-      }
-    }
-    const ordered = [...this.entries.values()].sort((a, b) => a.readyOrder - b.readyOrder);
     const tools = new Map<string, Route>();
     const prompts = new Map<string, Route>();
     const resources = new Map<string, Route>();
-    const templates: Catalog["templates"] = [];
+    const templates: Template[] = [];
+    /** Names held by earlier servers, served or down: exposed name -> holder. */
+    const held = new Map<string, string>();
     const lists: Catalog["lists"] = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
     const statuses: ServerStatus[] = [];
     const served: Entry[] = [];
 
-    for (const entry of ordered) {
+    for (const entry of this.entries) {
       const { server, discovery } = entry;
       const snapshot = discovery?.phase === "ready" ? discovery.snapshot : undefined;
       const status: ServerStatus = {
@@ -105,17 +122,23 @@ export class Catalog {
         lastValidated: discovery?.lastChecked?.toISOString(),
       };
       statuses.push(status);
-      if (!snapshot) continue;
+      if (!snapshot) {
+        // Down (or disabled): its names stay its own until it is removed from the registry.
+        if (server.enabled) for (const name of entry.claimed) if (!held.has(name)) held.set(name, server.name);
+        continue;
+      }
 
       const prefix = server.toolPrefix;
       const exposedTools = snapshot.tools.map((tool) => prefix + tool.name);
       const exposedPrompts = snapshot.prompts.map((prompt) => prefix + prompt.name);
-      status.conflicts = [...exposedTools.filter((name) => tools.has(name)), ...exposedPrompts.filter((name) => prompts.has(name))];
+      status.conflicts = [...exposedTools, ...exposedPrompts].filter((name) => held.has(name));
       if (status.conflicts.length > 0) {
-        const owners = new Set(status.conflicts.map((name) => (tools.get(name) ?? prompts.get(name))?.server.name));
+        const owners = new Set(status.conflicts.map((name) => held.get(name)));
         status.message = `conflicting tools discovered: ${status.conflicts.join(", ")} (already served by ${[...owners].join(", ")})`;
         continue;
       }
+      entry.claimed = new Set([...exposedTools, ...exposedPrompts]);
+      for (const name of entry.claimed) held.set(name, server.name);
       status.ready = true;
       status.message = `server added successfully. Total tools added ${snapshot.tools.length}`;
       status.warnings = [...exposedTools, ...exposedPrompts]
@@ -142,7 +165,21 @@ export class Catalog {
         lists.resources.push(resource);
       }
       for (const template of snapshot.resourceTemplates as ResourceTemplate[]) {
-        templates.push({ pattern: compileUriTemplate(template.uriTemplate), uriTemplate: template.uriTemplate, route: { server, upstreamName: template.uriTemplate } });
+        const prefixOfThis = literalPrefix(template.uriTemplate);
+        // Templates of other servers that can match the same URIs: reported, and the most specific wins.
+        for (const other of templates) {
+          if (other.route.server.name === server.name) continue;
+          const prefixOfOther = literalPrefix(other.uriTemplate);
+          if (prefixOfThis.startsWith(prefixOfOther) || prefixOfOther.startsWith(prefixOfThis)) {
+            status.warnings.push(`resource template ${template.uriTemplate} overlaps ${other.uriTemplate} of ${other.route.server.name}; a URI both match goes to the more specific one`);
+          }
+        }
+        templates.push({
+          pattern: compileUriTemplate(template.uriTemplate),
+          uriTemplate: template.uriTemplate,
+          specificity: templateSpecificity(template.uriTemplate),
+          route: { server, upstreamName: template.uriTemplate },
+        });
         lists.resourceTemplates.push(template);
       }
     }
@@ -150,7 +187,8 @@ export class Catalog {
     this.tools = tools;
     this.prompts = prompts;
     this.resources = resources;
-    this.templates = templates;
+    // Stable: of equally specific templates the earlier server's comes first.
+    this.templates = templates.sort((a, b) => b.specificity - a.specificity);
     this.statuses = statuses.sort((a, b) => a.name.localeCompare(b.name));
     this.servedServers = served;
     const changed = new Set<"tools" | "prompts" | "resources">();
@@ -187,7 +225,7 @@ export class Catalog {
     return this.prompts.get(name);
   }
 
-  /** A listed resource first, then the first template that matches. */
+  /** A listed resource first, then the most specific template that matches. */
   findResource(uri: string): Route | undefined {
     return this.resources.get(uri) ?? this.templates.find((template) => template.pattern.test(uri))?.route;
   }
@@ -198,7 +236,7 @@ export class Catalog {
   }
 
   /** Servers whose entries are served now, for merging capabilities and instructions. */
-  served(): ReadonlyArray<{ server: RegistryServer; discovery?: ServerDiscovery }> {
+  served(): ReadonlyArray<{ server: RegistryServer; discovery?: DiscoveryState }> {
     return this.servedServers;
   }
 
@@ -207,7 +245,7 @@ export class Catalog {
   }
 }
 
-function describePhase(server: RegistryServer, discovery: ServerDiscovery | undefined): string {
+function describePhase(server: RegistryServer, discovery: DiscoveryState | undefined): string {
   if (!server.enabled) return "server disabled";
   if (!discovery || discovery.phase === "connecting") return "connecting";
   if (discovery.phase === "failed") return discovery.error ?? "unavailable";

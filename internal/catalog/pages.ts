@@ -41,7 +41,7 @@ export class ListPages {
 
   private render(kind: ListKind, offset: number, filter?: ListFilter): string {
     let items = this.catalog.list(kind);
-    if (filter) items = items.filter((item) => filter.allows(String(item.name)));
+    if (filter) items = items.filter((item) => filter.allows(entryKey(kind, item)));
     const end = this.pageSize > 0 ? offset + this.pageSize : items.length;
     const result: Record<string, unknown> = { [kind]: items.slice(offset, end) };
     if (end < items.length) result.nextCursor = encodeCursor(end);
@@ -58,4 +58,11 @@ function decodeCursor(cursor: unknown): number {
   const match = typeof cursor === "string" ? /^o:(\d{1,9})$/.exec(Buffer.from(cursor, "base64url").toString()) : null;
   if (!match) throw new JsonRpcError(ErrorCode.InvalidParams, "invalid cursor");
   return Number(match[1]);
+}
+
+/** What filters and grants name an entry of a list by: tools and prompts by exposed name, resources by URI, templates by URI template. */
+export function entryKey(kind: ListKind, item: Record<string, unknown>): string {
+  if (kind === "resources") return String(item.uri);
+  if (kind === "resourceTemplates") return String(item.uriTemplate);
+  return String(item.name);
 }

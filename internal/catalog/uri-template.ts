@@ -21,3 +21,14 @@ export function compileUriTemplate(template: string): RegExp {
   pattern += escapeRegExp(template.slice(last));
   return new RegExp(`^${pattern}$`);
 }
+
+/** The text before the first expression: two templates whose literal prefixes nest can match the same URI. */
+export function literalPrefix(template: string): string {
+  const brace = template.indexOf("{");
+  return brace === -1 ? template : template.slice(0, brace);
+}
+
+/** Literal characters of the template: `file:///logs/{name}` is more specific than `file:///{+path}`. */
+export function templateSpecificity(template: string): number {
+  return template.replace(EXPRESSION, "").length;
+}

@@ -11,7 +11,7 @@ import type { MCPGatewayExtension, MCPVirtualServer } from "./resources.js";
 export function buildRegistries(validExtensions: MCPGatewayExtension[], resolutions: Resolution[], virtualServers: MCPVirtualServer[]): Map<string, Registry> {
   const virtual = virtualServers
     .filter((vs) => !vs.metadata.deletionTimestamp)
-    .map((vs) => ({ name: `${vs.metadata.namespace}/${vs.metadata.name}`, ...(vs.spec.description ? { description: vs.spec.description } : {}), tools: [...vs.spec.tools] }))
+    .map((vs) => ({ name: `${vs.metadata.namespace}/${vs.metadata.name}`, ...(vs.spec.description ? { description: vs.spec.description } : {}), tools: [...vs.spec.tools], prompts: [...(vs.spec.prompts ?? [])], resources: [...(vs.spec.resources ?? [])] }))
     .sort((a, b) => a.name.localeCompare(b.name));
   const registries = new Map<string, Registry>();
   // One broker serves every extension of its namespace: the oldest extension that sets a value gives it.

@@ -19,10 +19,19 @@ interface DirectoryEvents {
   rebuilt: [];
 }
 
+/** A virtual server's lists as sets, for lookups on every request. */
+export interface VirtualServerView {
+  config: VirtualServer;
+  tools: ReadonlySet<string>;
+  prompts: ReadonlySet<string>;
+  /** Resource URIs and URI templates. */
+  resources: ReadonlySet<string>;
+}
+
 export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   readonly catalog = new Catalog();
   private servers = new Map<string, { config: RegistryServer; discovery?: ServerDiscovery }>();
-  private virtualServers = new Map<string, { config: VirtualServer; tools: Set<string> }>();
+  private virtualServers = new Map<string, VirtualServerView>();
   /** True once a registry was applied; the broker reports ready from then on. */
   loaded = false;
 
@@ -59,7 +68,9 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
       }
     }
     this.servers = next;
-    this.virtualServers = new Map(registry.virtualServers.map((vs) => [vs.name, { config: vs, tools: new Set(vs.tools) }]));
+    this.virtualServers = new Map(
+      registry.virtualServers.map((vs) => [vs.name, { config: vs, tools: new Set(vs.tools), prompts: new Set(vs.prompts), resources: new Set(vs.resources) }]),
+    );
     this.catalog.setServers([...next.values()].map(({ config, discovery }) => ({ server: config, discovery })));
     this.loaded = true;
     if (replaced.length > 0) this.emit("serversReplaced", replaced);
@@ -67,7 +78,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
     for (const discovery of created) discovery.start();
   }
 
-  virtualServer(name: string): { config: VirtualServer; tools: Set<string> } | undefined {
+  virtualServer(name: string): VirtualServerView | undefined {
     return this.virtualServers.get(name);
   }
 

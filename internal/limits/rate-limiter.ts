@@ -37,17 +37,21 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
-  /** Takes a token for key: 0 when the request may go, else the seconds until a token will be there. */
-  take(key: string): number {
+  /**
+   * Takes `count` tokens for key, all or none: 0 when the requests may go, else the seconds until
+   * enough tokens will be there (Infinity when count is more than the bucket holds).
+   */
+  take(key: string, count = 1): number {
     const now = performance.now();
     const bucket = this.buckets.get(key);
     const tokens = bucket ? this.refilled(bucket, now) : this.limit.burst;
-    const allowed = tokens >= 1;
-    const left = allowed ? tokens - 1 : tokens;
+    const allowed = tokens >= count;
+    const left = allowed ? tokens - count : tokens;
     if (bucket) this.buckets.delete(key);
     this.buckets.set(key, { tokens: left, at: now });
     this.evict(now);
-    return allowed ? 0 : (1 - left) / this.limit.perSecond;
+    if (allowed) return 0;
+    return count > this.limit.burst ? Infinity : (count - left) / this.limit.perSecond;
   }
 
   private refilled(bucket: Bucket, now: number): number {

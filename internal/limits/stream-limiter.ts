@@ -12,16 +12,16 @@ export class StreamLimiter {
     return this.open.get(key) ?? 0;
   }
 
-  /** Opens a stream for key: its release function, or undefined when key is at the limit. Release may be called more than once. */
-  acquire(key: string): (() => void) | undefined {
+  /** Opens `slots` streams for key: one release function for them, or undefined when they would pass the limit. Release may be called more than once. */
+  acquire(key: string, slots = 1): (() => void) | undefined {
     const count = this.count(key);
-    if (count >= this.maxPerKey) return undefined;
-    this.open.set(key, count + 1);
+    if (count + slots > this.maxPerKey) return undefined;
+    this.open.set(key, count + slots);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = this.count(key) - 1;
+      const left = this.count(key) - slots;
       if (left > 0) this.open.set(key, left);
       else this.open.delete(key);
     };

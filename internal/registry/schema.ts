@@ -27,6 +27,10 @@ export const VirtualServerSchema = z.object({
   description: z.string().optional(),
   /** Exposed (prefixed) tool names this virtual server shows. */
   tools: z.array(z.string()).default([]),
+  /** Exposed (prefixed) prompt names it shows; none when empty. */
+  prompts: z.array(z.string()).default([]),
+  /** Resource URIs and resource templates (as listed) it shows; none when empty. */
+  resources: z.array(z.string()).default([]),
 });
 
 export const RegistrySchema = z

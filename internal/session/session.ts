@@ -1,6 +1,7 @@
 // What the gateway remembers about one client session: the negotiated protocol, the upstream
 // sessions opened on its behalf, its open GET streams, subscriptions and log level, and the
 // id mappings for requests travelling between it and its upstreams.
+import type { Identity } from "../auth/request-grants.js";
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from "../mcp/jsonrpc.js";
 import type { UpstreamSession, UpstreamState } from "../upstream/session.js";
 
@@ -24,6 +25,7 @@ export function forwardedRequestOrigin(id: unknown): { server: string; upstreamI
 
 /** A request an upstream sent us, forwarded to the client under a gateway id. */
 export interface ForwardedRequest {
+  server: string;
   upstream: UpstreamSession;
   upstreamId: JsonRpcId;
 }
@@ -34,14 +36,19 @@ export interface InflightCall {
   upstreamId?: JsonRpcId;
   /** Aborted when the client cancels the request or goes away: the gateway stops waiting for the upstream. */
   abort: AbortController;
+  /** The client token the request carries, for an upstream that takes it (a cancellation the gateway sends on its own). */
+  authorization?: string;
 }
 
 export interface SessionInit {
   protocolVersion: string;
   clientInfo: { name: string; version: string };
   clientCapabilities: Record<string, unknown>;
-  /** The client's Authorization header at initialize, for servers configured to receive it. */
-  authorization?: string;
+  /**
+   * Who created the session (client authentication on): only requests of the same identity find
+   * it. No token is kept: upstreams that take the client's token get the one of each request.
+   */
+  owner?: Identity;
 }
 
 export class GatewaySession {
@@ -49,6 +56,8 @@ export class GatewaySession {
   /** When this replica last moved the session's idle deadline in the shared store. */
   lastTouched = Date.now();
   logLevel?: string;
+  /** The client this replica counted the session against (SessionQuota), until it lets go of it. */
+  quotaKey?: string;
   /** Upstream sessions by server name, opened on first use. */
   readonly upstreams = new Map<string, Promise<UpstreamSession>>();
   /**
@@ -88,7 +97,7 @@ export class GatewaySession {
    */
   forwardRequest(server: string, upstream: UpstreamSession, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
     const id = `gw-${this.nextForwardId++}.${Buffer.from(JSON.stringify([server, request.id])).toString("base64url")}`;
-    this.forwardedRequests.set(id, { upstream, upstreamId: request.id });
+    this.forwardedRequests.set(id, { server, upstream, upstreamId: request.id });
     return { ...request, id };
   }
 

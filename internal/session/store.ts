@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
+import { SessionQuota } from "../limits/session-quota.js";
 import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import type { UpstreamState } from "../upstream/session.js";
 import { GatewaySession, type SessionInit } from "./session.js";
@@ -15,6 +16,8 @@ export interface SessionStoreOptions {
   /** Longest life of a session however active; carried (signed) in its id. */
   maxLifetimeMs: number;
   signer: SessionIdSigner;
+  /** Sessions one client may hold on this replica; 0 = no limit. */
+  maxSessionsPerClient: number;
   /** Absent: sessions live in this process only. */
   shared?: RedisSessionState;
   log: Logger;
@@ -43,20 +46,30 @@ export class SessionStore {
   private readonly touchEveryMs: number;
   private sweeper?: NodeJS.Timeout;
   private lastStoreWarning = 0;
+  private readonly quota: SessionQuota;
 
   constructor(private readonly options: SessionStoreOptions) {
     this.touchEveryMs = Math.min(30_000, Math.max(1_000, options.idleTimeoutMs / 10));
+    this.quota = new SessionQuota(options.maxSessionsPerClient);
   }
 
   get shared(): boolean {
     return this.options.shared !== undefined;
   }
 
-  async create(init: SessionInit): Promise<GatewaySession> {
+  /** A new session for `client` (the key limits count it by); SessionQuotaError when that client holds its quota. */
+  async create(init: SessionInit, client: string): Promise<GatewaySession> {
+    this.quota.take(client);
     const { id, expiresAt } = this.options.signer.issue(this.options.maxLifetimeMs);
     const session = new GatewaySession(id, init, expiresAt);
-    // Stored before the id is handed out: the client's next request may reach another replica.
-    await this.options.shared?.create(id, storedOf(session), this.deadline(session));
+    session.quotaKey = client;
+    try {
+      // Stored before the id is handed out: the client's next request may reach another replica.
+      await this.options.shared?.create(id, storedOf(session), this.deadline(session));
+    } catch (err) {
+      this.quota.release(client);
+      throw err;
+    }
     this.sessions.set(id, session);
     return session;
   }
@@ -85,7 +98,7 @@ export class SessionStore {
 
   /** Ends the session everywhere; the caller closes what it holds (recordedUpstreams is brought up to date first). */
   async delete(session: GatewaySession): Promise<void> {
-    this.sessions.delete(session.id);
+    this.forget(session);
     const shared = this.options.shared;
     if (!shared) return;
     const stored = await shared.remove(session.id);
@@ -96,7 +109,7 @@ export class SessionStore {
   /** Forgets every local session without ending it: the shared store keeps them for the other replicas (shutdown). */
   detachAll(): GatewaySession[] {
     const sessions = [...this.sessions.values()];
-    this.sessions.clear();
+    for (const session of sessions) this.forget(session);
     return sessions;
   }
 
@@ -193,7 +206,7 @@ export class SessionStore {
         } else if (event.type === "cancel") {
           lifecycle.cancelledElsewhere(session, event.params);
         } else {
-          this.sessions.delete(session.id);
+          this.forget(session);
           lifecycle.closedElsewhere(session);
         }
       });
@@ -220,12 +233,12 @@ export class SessionStore {
       const idle = session.lastSeen < now - this.options.idleTimeoutMs && session.streams.size === 0;
       if (idle || session.expiresAt <= now) {
         if (!shared) {
-          this.sessions.delete(session.id);
+          this.forget(session);
           lifecycle.expired(session);
         } else if (session.upstreamListeners.size === 0) {
           // The session may be in use on another replica: only this replica's copy goes, the
           // store decides expiry (below). A copy listening for resource updates stays until then.
-          this.sessions.delete(session.id);
+          this.forget(session);
         }
       } else if (shared && session.streams.size > 0) {
         // An open stream is activity, though no request comes in.
@@ -237,7 +250,7 @@ export class SessionStore {
     try {
       for (const { id, stored } of await shared.claimExpired(now, CLAIM_BATCH)) {
         const session = this.sessions.get(id) ?? revive(id, stored);
-        this.sessions.delete(id);
+        this.forget(session);
         for (const [server, state] of stored.upstreams) session.recordedUpstreams.set(server, state);
         lifecycle.expired(session);
         this.write(shared.publish({ type: "closed", session: id }));
@@ -254,6 +267,14 @@ export class SessionStore {
     this.sessions.set(id, session);
     this.touch(session);
     return session;
+  }
+
+  /** The session leaves this replica's memory (ended, or left to the shared store), and its client's quota. */
+  private forget(session: GatewaySession): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    if (session.quotaKey === undefined) return;
+    this.quota.release(session.quotaKey);
+    session.quotaKey = undefined;
   }
 
   private deadline(session: GatewaySession): number {

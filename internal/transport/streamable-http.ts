@@ -5,7 +5,6 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import {
   classify,
   errorResponse,
-  ErrorCode,
   nestsDeeperThan,
   type JsonRpcId,
   type JsonRpcNotification,
@@ -13,11 +12,12 @@ import {
   type JsonRpcResponse,
 } from "../mcp/jsonrpc.js";
 import { allowsBatches, isSupportedProtocolVersion, Method } from "../mcp/protocol.js";
-import type { LimitRefusal, RequestLimits } from "../limits/request-limits.js";
+import { clientKey, type LimitRefusal, type RequestLimits } from "../limits/request-limits.js";
+import { SessionQuotaError } from "../limits/session-quota.js";
 import { EventStream } from "./event-stream.js";
 import { acceptsEventStream, acceptsJson, HostGuard, isJsonContentType } from "./http-checks.js";
 import { PostResponder, type RequestChannel } from "./post-responder.js";
-import type { RefusalObserver, RefusalReason } from "./refusals.js";
+import { REFUSALS, type RefusalObserver, type RefusalReason, type RefusalSpec } from "./refusals.js";
 
 export interface TransportSession {
   readonly id: string;
@@ -26,19 +26,24 @@ export interface TransportSession {
 
 /** The protocol side: what to do with messages once the transport has accepted them. */
 export interface McpProtocolHandler<S extends TransportSession> {
-  /** Answers initialize; a session is returned when one was created. */
-  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders): Promise<{ session?: S; response: JsonRpcResponse }>;
-  /** Undefined for ids that are unknown, forged or expired; rejects when the session store cannot be reached. */
-  findSession(id: string): S | undefined | Promise<S | undefined>;
+  /** Answers initialize; a session is returned when one was created. `client`: the key limits count the caller by. */
+  initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders, client: string): Promise<{ session?: S; response: JsonRpcResponse }>;
+  /**
+   * Undefined for ids that are unknown, forged or expired, and for sessions of another identity
+   * than the request's (indistinguishable from unknown); rejects when the session store cannot be reached.
+   */
+  findSession(id: string, headers: IncomingHttpHeaders): S | undefined | Promise<S | undefined>;
   onRequest(session: S, request: JsonRpcRequest, channel: RequestChannel, headers: IncomingHttpHeaders): void;
-  onNotification(session: S, notification: JsonRpcNotification): void;
-  onResponse(session: S, response: JsonRpcResponse): void;
+  onNotification(session: S, notification: JsonRpcNotification, headers: IncomingHttpHeaders): void;
+  onResponse(session: S, response: JsonRpcResponse, headers: IncomingHttpHeaders): void;
   openStream(session: S, stream: EventStream): void;
-  terminate(session: S): Promise<void>;
+  terminate(session: S, headers: IncomingHttpHeaders): Promise<void>;
 }
 
 export interface StreamableHttpOptions {
   maxBodyBytes: number;
+  /** Most messages one batch may carry. */
+  maxBatchSize: number;
   hostGuard: HostGuard;
   /** Interval of SSE comment lines on idle GET streams; 0 disables them. */
   keepAliveMs: number;
@@ -53,47 +58,59 @@ const SESSION_HEADER = "mcp-session-id";
 const MAX_JSON_DEPTH = 128;
 const VERSION_HEADER = "mcp-protocol-version";
 
+interface RefusalOptions {
+  /** The id of the request refused, when there is one. */
+  id?: JsonRpcId | null;
+  headers?: Record<string, string>;
+}
+
 class HttpRefusal extends Error {
+  readonly id: JsonRpcId | null;
+  readonly headers: Record<string, string>;
+
   constructor(
     readonly reason: RefusalReason,
-    readonly status: number,
-    readonly code: number,
     message: string,
-    readonly id: string | number | null = null,
-    /** The connection cannot be reused (part of the request body was left unread). */
-    readonly closeConnection = false,
-    readonly headers: Record<string, string> = {},
+    options: RefusalOptions = {},
   ) {
     super(message);
+    this.id = options.id ?? null;
+    this.headers = options.headers ?? {};
   }
 }
 
 /** The session store (Redis) failed: the client may retry, on this replica or another. */
-function storeUnavailable(err: unknown, id: string | number | null): HttpRefusal {
-  return new HttpRefusal("session_store_unavailable", 503, ErrorCode.InternalError, `Service Unavailable: session store: ${(err as Error).message}`, id, false, { "retry-after": "1" });
+function storeUnavailable(err: unknown, id: JsonRpcId | null): HttpRefusal {
+  return new HttpRefusal("session_store_unavailable", `Service Unavailable: session store: ${(err as Error).message}`, { id, headers: { "retry-after": "1" } });
 }
 
 /** Writes the refusal; false when an answer had already started and nothing could be written. */
 function refuse(res: ServerResponse, refusal: HttpRefusal): boolean {
   if (res.headersSent) return false;
-  const body = JSON.stringify(errorResponse(refusal.id, refusal.code, refusal.message));
+  const spec: RefusalSpec = REFUSALS[refusal.reason];
+  const body = JSON.stringify(errorResponse(refusal.id, spec.code, refusal.message));
   const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...refusal.headers };
-  if (refusal.closeConnection) headers.connection = "close";
-  res.writeHead(refusal.status, headers);
+  if (spec.closeConnection) headers.connection = "close";
+  res.writeHead(spec.status, headers);
   res.end(body);
   return true;
 }
 
-const LIMIT_REASONS = { client: "client_rate_limit", session: "session_rate_limit", streams: "session_streams_limit" } as const satisfies Record<LimitRefusal["limit"], RefusalReason>;
+const LIMIT_REASONS = {
+  client: "client_rate_limit",
+  initialize: "initialize_rate_limit",
+  session: "session_rate_limit",
+  streams: "session_streams_limit",
+} as const satisfies Record<LimitRefusal["limit"], RefusalReason>;
 
 /** Over a limit: HTTP 429, with the id of the request it refuses when there is one. */
 function enforce(refusal: LimitRefusal | undefined, id: JsonRpcId | null = null): void {
-  if (refusal) throw new HttpRefusal(LIMIT_REASONS[refusal.limit], 429, ErrorCode.TransportError, refusal.message, id, false, { "retry-after": String(refusal.retryAfterSeconds) });
+  if (refusal) throw new HttpRefusal(LIMIT_REASONS[refusal.limit], refusal.message, { id, headers: { "retry-after": String(refusal.retryAfterSeconds) } });
 }
 
 /** 413, closing the connection: the rest of the body is left unread. */
 function bodyTooLarge(maxBytes: number): HttpRefusal {
-  return new HttpRefusal("body_too_large", 413, ErrorCode.InvalidRequest, `request body larger than ${maxBytes} bytes`, null, true);
+  return new HttpRefusal("body_too_large", `request body larger than ${maxBytes} bytes`);
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
@@ -120,58 +137,63 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
 }
 
 export function streamableHttpHandler<S extends TransportSession>(handler: McpProtocolHandler<S>, options: StreamableHttpOptions) {
-  /** The request's session, within its request rate; requestId goes into a 429's body. */
-  async function sessionOf(req: IncomingMessage, requestId: JsonRpcId | null = null): Promise<S> {
+  /** The request's session, within its request rate (`count` requests); requestId goes into a 429's body. */
+  async function sessionOf(req: IncomingMessage, requestId: JsonRpcId | null = null, count = 1): Promise<S> {
     const id = req.headers[SESSION_HEADER];
-    if (typeof id !== "string" || id === "") throw new HttpRefusal("missing_session_id", 400, ErrorCode.TransportError, "Bad Request: Mcp-Session-Id header is required");
+    if (typeof id !== "string" || id === "") throw new HttpRefusal("missing_session_id", "Bad Request: Mcp-Session-Id header is required");
     let session: S | undefined;
     try {
-      session = await handler.findSession(id);
+      session = await handler.findSession(id, req.headers);
     } catch (err) {
       throw storeUnavailable(err, null);
     }
-    if (!session) throw new HttpRefusal("unknown_session", 404, ErrorCode.SessionNotFound, "Session not found");
+    if (!session) throw new HttpRefusal("unknown_session", "Session not found");
     const version = req.headers[VERSION_HEADER];
     if (version !== undefined && !isSupportedProtocolVersion(version)) {
-      throw new HttpRefusal("unsupported_protocol_version", 400, ErrorCode.TransportError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)}`);
+      throw new HttpRefusal("unsupported_protocol_version", `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)}`);
     }
-    enforce(options.limits.admitSession(session.id), requestId);
+    enforce(options.limits.admitSession(session.id, count), requestId);
     return session;
   }
 
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!isJsonContentType(req.headers["content-type"])) throw new HttpRefusal("unsupported_media_type", 415, ErrorCode.TransportError, "Unsupported Media Type: Content-Type must be application/json");
+    if (!isJsonContentType(req.headers["content-type"])) throw new HttpRefusal("unsupported_media_type", "Unsupported Media Type: Content-Type must be application/json");
     const json = acceptsJson(req.headers.accept);
     const sse = acceptsEventStream(req.headers.accept);
-    if (!json && !sse) throw new HttpRefusal("not_acceptable", 406, ErrorCode.TransportError, "Not Acceptable: Accept must allow application/json and text/event-stream");
+    if (!json && !sse) throw new HttpRefusal("not_acceptable", "Not Acceptable: Accept must allow application/json and text/event-stream");
     const text = await readBody(req, options.maxBodyBytes);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new HttpRefusal("invalid_json", 400, ErrorCode.ParseError, "Parse error: body is not valid JSON");
+      throw new HttpRefusal("invalid_json", "Parse error: body is not valid JSON");
     }
     const batch = Array.isArray(parsed);
     const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
-    if (values.length === 0) throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, "Invalid Request: empty batch");
+    if (values.length === 0) throw new HttpRefusal("invalid_jsonrpc", "Invalid Request: empty batch");
+    if (values.length > options.maxBatchSize) throw new HttpRefusal("batch_too_large", `Invalid Request: a batch may carry at most ${options.maxBatchSize} messages`);
     const messages = values.map(classify);
     for (const message of messages) {
-      if (message.kind === "invalid") throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
+      if (message.kind === "invalid") throw new HttpRefusal("invalid_jsonrpc", `Invalid Request: ${message.reason}`, { id: message.id });
     }
     const first = messages.find((m) => m.kind === "request");
     const firstId = first?.kind === "request" ? first.message.id : null;
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, firstId);
+      throw new HttpRefusal("invalid_jsonrpc", `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { id: firstId });
     }
-    enforce(options.limits.admitClient(req), firstId);
+    // A batch is charged as the messages it carries, sent one by one, would be.
+    enforce(options.limits.admitClient(req, messages.length), firstId);
+    const requestCount = messages.filter((m) => m.kind === "request").length;
 
     const initialize = messages.find((m) => m.kind === "request" && m.message.method === Method.Initialize);
     if (initialize?.kind === "request") {
-      if (batch) throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, "Invalid Request: initialize must not be part of a batch", initialize.message.id);
+      if (batch) throw new HttpRefusal("invalid_jsonrpc", "Invalid Request: initialize must not be part of a batch", { id: initialize.message.id });
+      enforce(options.limits.admitInitialize(req), initialize.message.id);
       let answer: Awaited<ReturnType<typeof handler.initialize>>;
       try {
-        answer = await handler.initialize(initialize.message, req.headers);
+        answer = await handler.initialize(initialize.message, req.headers, clientKey(req));
       } catch (err) {
+        if (err instanceof SessionQuotaError) throw new HttpRefusal("client_sessions_limit", err.message, { id: initialize.message.id, headers: { "retry-after": "60" } });
         throw storeUnavailable(err, initialize.message.id);
       }
       const { session, response } = answer;
@@ -188,17 +210,17 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
       return;
     }
 
-    const session = await sessionOf(req, firstId);
+    const session = await sessionOf(req, firstId, messages.length);
     if (batch && !allowsBatches(session.protocolVersion)) {
-      throw new HttpRefusal("invalid_jsonrpc", 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
+      throw new HttpRefusal("invalid_jsonrpc", `Invalid Request: JSON-RPC batches are not part of protocol version ${session.protocolVersion}`);
     }
     // Checked before anything is handed on, so that a refused POST has no effect at all.
-    if (firstId !== null) enforce(options.limits.openStream(session.id, res), firstId);
+    if (requestCount > 0) enforce(options.limits.openStream(session.id, res, requestCount), firstId);
     const requests: JsonRpcRequest[] = [];
     for (const message of messages) {
       if (message.kind === "request") requests.push(message.message);
-      else if (message.kind === "notification") handler.onNotification(session, message.message);
-      else if (message.kind === "response") handler.onResponse(session, message.message);
+      else if (message.kind === "notification") handler.onNotification(session, message.message, req.headers);
+      else if (message.kind === "response") handler.onResponse(session, message.message, req.headers);
     }
     if (requests.length === 0) {
       res.writeHead(202).end();
@@ -209,7 +231,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
   }
 
   async function get(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal("not_acceptable", 406, ErrorCode.TransportError, "Not Acceptable: Accept must allow text/event-stream");
+    if (!acceptsEventStream(req.headers.accept)) throw new HttpRefusal("not_acceptable", "Not Acceptable: Accept must allow text/event-stream");
     enforce(options.limits.admitClient(req));
     const session = await sessionOf(req);
     enforce(options.limits.openStream(session.id, res));
@@ -219,20 +241,20 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
   async function remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
     enforce(options.limits.admitClient(req));
     const session = await sessionOf(req);
-    await handler.terminate(session);
+    await handler.terminate(session, req.headers);
     res.writeHead(200).end();
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const blocked = options.hostGuard.check(req.headers);
-      if (blocked) throw new HttpRefusal("host_not_allowed", 403, ErrorCode.TransportError, `Forbidden: ${blocked}`);
+      if (blocked) throw new HttpRefusal("host_not_allowed", `Forbidden: ${blocked}`);
       if (req.method === "POST") await post(req, res);
       else if (req.method === "GET") await get(req, res);
       else if (req.method === "DELETE") await remove(req, res);
-      else throw new HttpRefusal("method_not_allowed", 405, ErrorCode.TransportError, "Method Not Allowed", null, false, { allow: "GET, POST, DELETE" });
+      else throw new HttpRefusal("method_not_allowed", "Method Not Allowed", { headers: { allow: "GET, POST, DELETE" } });
     } catch (err) {
-      const refusal = err instanceof HttpRefusal ? err : new HttpRefusal("internal_error", 500, ErrorCode.InternalError, `Internal error: ${(err as Error).message}`);
+      const refusal = err instanceof HttpRefusal ? err : new HttpRefusal("internal_error", `Internal error: ${(err as Error).message}`);
       // The one place refusals are counted: only those the client was actually sent.
       if (refuse(res, refusal)) options.refusals?.refused(refusal.reason);
     }

@@ -53,6 +53,8 @@ export interface RequestOptions {
   timeoutMs: number;
   /** The upstream request id is handed over as soon as it is chosen (for cancellation). */
   onUpstreamId?: (id: JsonRpcId) => void;
+  /** The Authorization of the client request being served, for upstreams that take the client's token. */
+  authorization?: string;
 }
 
 export class UpstreamSession {
@@ -91,9 +93,9 @@ export class UpstreamSession {
   }
 
   /** Initializes once; concurrent callers share the handshake, a failed one is retried by the next caller. */
-  ensureInitialized(timeoutMs: number): Promise<void> {
+  ensureInitialized(timeoutMs: number, authorization?: string): Promise<void> {
     if (this.closed) return Promise.reject(new UpstreamProtocolError("upstream session closed"));
-    this.initializing ??= this.initialize(timeoutMs).catch((err: unknown) => {
+    this.initializing ??= this.initialize(timeoutMs, authorization).catch((err: unknown) => {
       this.initializing = undefined;
       throw err;
     });
@@ -103,7 +105,7 @@ export class UpstreamSession {
   async request(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
     this.pending++;
     try {
-      await this.ensureInitialized(options.timeoutMs);
+      await this.ensureInitialized(options.timeoutMs, options.authorization);
       const expiredSession = this.sessionId;
       try {
         return await this.exchange(method, params, options);
@@ -111,7 +113,7 @@ export class UpstreamSession {
         if (!(err instanceof SessionExpiredError)) throw err;
         // The upstream restarted. Only the first request to notice starts a new handshake.
         if (this.sessionId === expiredSession) this.initializing = undefined;
-        await this.ensureInitialized(options.timeoutMs);
+        await this.ensureInitialized(options.timeoutMs, options.authorization);
         return await this.exchange(method, params, options);
       }
     } finally {
@@ -120,62 +122,68 @@ export class UpstreamSession {
     }
   }
 
-  async notify(method: string, params?: Params): Promise<void> {
+  async notify(method: string, params?: Params, authorization?: string): Promise<void> {
     const message = params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params };
-    await this.http.post(this.target, this.headers(), JSON.stringify(message), () => {});
+    await this.http.post(this.targetWith(authorization), this.headers(), JSON.stringify(message), () => {});
   }
 
   /** Answers a request the upstream sent us (sampling, elicitation, roots). */
-  async reply(response: JsonRpcResponse): Promise<void> {
-    await this.http.post(this.target, this.headers(), JSON.stringify(response), () => {});
+  async reply(response: JsonRpcResponse, authorization?: string): Promise<void> {
+    await this.http.post(this.targetWith(authorization), this.headers(), JSON.stringify(response), () => {});
   }
 
   /** Opens the upstream's server-to-client stream; see UpstreamHttp.listen. */
-  listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal): Promise<boolean> {
-    return this.http.listen(this.target, this.headers(), (raw) => {
+  listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal, authorization?: string): Promise<boolean> {
+    return this.http.listen(this.targetWith(authorization), this.headers(), (raw) => {
       const classified = classify(raw);
       if (classified.kind !== "invalid") onMessage(classified.message);
     }, signal);
   }
 
   /** Ends the upstream session without waiting for anything in flight (a hung handshake must not hold up shutdown). */
-  async close(): Promise<void> {
+  async close(authorization?: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.http.terminate(this.target, this.headers());
+    await this.http.terminate(this.targetWith(authorization), this.headers());
+  }
+
+  /** The target with the client's token of the request being served, when there is one: never a stored one. */
+  private targetWith(authorization: string | undefined): UpstreamTarget {
+    if (authorization === undefined) return this.target;
+    return { url: this.target.url, headers: { ...this.target.headers, authorization } };
   }
 
   private headers() {
     return { sessionId: this.sessionId, protocolVersion: this.protocolVersion };
   }
 
-  private async initialize(timeoutMs: number): Promise<void> {
+  private async initialize(timeoutMs: number, authorization: string | undefined): Promise<void> {
     this.sessionId = undefined;
     this.protocolVersion = undefined;
     try {
-      await this.handshake(timeoutMs);
+      await this.handshake(timeoutMs, authorization);
       if (this.closed) throw new UpstreamProtocolError("upstream session closed");
     } catch (err) {
       // The upstream may have opened a session before the handshake failed, or close() came while
       // its id was unknown: end it now, or nobody will.
-      await this.http.terminate(this.target, this.headers());
+      await this.http.terminate(this.targetWith(authorization), this.headers());
       throw err;
     }
     const state = this.state();
     if (state) this.options.onOpened?.(state);
   }
 
-  private async handshake(timeoutMs: number): Promise<void> {
+  private async handshake(timeoutMs: number, authorization: string | undefined): Promise<void> {
     const params = { protocolVersion: this.options.protocolVersion, capabilities: this.options.capabilities, clientInfo: this.options.clientInfo };
-    const response = await this.exchange(Method.Initialize, params, { timeoutMs }, (sessionId) => (this.sessionId = sessionId));
+    const response = await this.exchange(Method.Initialize, params, { timeoutMs, authorization }, (sessionId) => (this.sessionId = sessionId));
     if ("error" in response) throw new UpstreamProtocolError(`initialize failed: ${response.error.message}`);
     const result = response.result as unknown as InitializeResult;
     if (!isSupportedProtocolVersion(result.protocolVersion)) throw new UpstreamProtocolError(`unsupported protocol version ${JSON.stringify(result.protocolVersion)}`);
     if (typeof result.capabilities !== "object" || result.capabilities === null) throw new UpstreamProtocolError("initialize result has no capabilities");
     this.protocolVersion = result.protocolVersion;
     this.initializeResult = result;
-    await this.notify(Notification.Initialized);
-    await this.options.afterInitialize?.((method, params) => this.exchange(method, params, { timeoutMs }), result);
+    await this.notify(Notification.Initialized, undefined, authorization);
+    await this.options.afterInitialize?.((method, params) => this.exchange(method, params, { timeoutMs, authorization }), result);
   }
 
   /** One request and its answer, with the upstream's own notifications and requests passed on as they arrive. */
@@ -209,7 +217,7 @@ export class UpstreamSession {
           options.onMessage?.(classified.message);
         }
       };
-      this.http.post(this.target, this.headers(), body, onMessage, controller.signal, onSessionId).then(
+      this.http.post(this.targetWith(options.authorization), this.headers(), body, onMessage, controller.signal, onSessionId).then(
         () => {
           done();
           if (!answered) reject(new UpstreamProtocolError("upstream ended its answer without a response"));

@@ -177,7 +177,7 @@ describe("auth: client tokens and per-tool authorization", function () {
     });
 
     it("narrows tools/list to the token's tools claim and refuses other calls as unknown", async () => {
-      const token = await sign(issuer, { mcp_tools: ["a_echo", "a_missing"] }, { issuer: ISSUER, audience: AUDIENCE });
+      const token = await sign(issuer, { sub: "alice", mcp_tools: ["a_echo", "a_missing"] }, { issuer: ISSUER, audience: AUDIENCE });
       const client = await connect(gateway, { authorization: `Bearer ${token}` });
       expect(await toolNames(client)).to.deep.equal(["a_echo"]);
       expect(textOf(await client.client.callTool({ name: "a_echo", arguments: { text: "ok" } }))).to.equal("ok");
@@ -187,20 +187,20 @@ describe("auth: client tokens and per-tool authorization", function () {
     });
 
     it("applies the claim to prompts by exposed name: prompts/list, prompts/get and prompt completion", async () => {
-      const toolsOnly = await connect(gateway, { authorization: `Bearer ${await sign(issuer, { mcp_tools: ["a_echo"] }, { issuer: ISSUER, audience: AUDIENCE })}` });
+      const toolsOnly = await connect(gateway, { authorization: `Bearer ${await sign(issuer, { sub: "alice", mcp_tools: ["a_echo"] }, { issuer: ISSUER, audience: AUDIENCE })}` });
       expect(await promptNames(toolsOnly)).to.deep.equal([]);
       await expectPromptRefused(toolsOnly, "a_greeting");
-      // Resources are not named by grants: they stay reachable.
-      expect((await toolsOnly.client.listResources()).resources.map((resource) => resource.uri)).to.include("fixture://alpha/readme");
+      // Resources are named by URI: a grant that names none shows none.
+      expect((await toolsOnly.client.listResources()).resources).to.deep.equal([]);
 
-      const promptOnly = await connect(gateway, { authorization: `Bearer ${await sign(issuer, { mcp_tools: ["a_greeting"] }, { issuer: ISSUER, audience: AUDIENCE })}` });
+      const promptOnly = await connect(gateway, { authorization: `Bearer ${await sign(issuer, { sub: "alice", mcp_tools: ["a_greeting"] }, { issuer: ISSUER, audience: AUDIENCE })}` });
       expect(await promptNames(promptOnly)).to.deep.equal(["a_greeting"]);
       expect(await toolNames(promptOnly)).to.deep.equal([]);
       await expectPromptServed(promptOnly, "a_greeting");
     });
 
     it("intersects the claim with a virtual server", async () => {
-      const token = await sign(issuer, { mcp_tools: ["a_echo", "a_add"] }, { issuer: ISSUER, audience: AUDIENCE });
+      const token = await sign(issuer, { sub: "alice", mcp_tools: ["a_echo", "a_add"] }, { issuer: ISSUER, audience: AUDIENCE });
       const client = await connect(gateway, { authorization: `Bearer ${token}`, "x-mcp-virtualserver": "team-a/echoes" });
       expect(await toolNames(client)).to.deep.equal(["a_echo"]);
     });
@@ -209,11 +209,11 @@ describe("auth: client tokens and per-tool authorization", function () {
   describe("x-authorized-tools header", () => {
     let gateway: GatewayProcess;
     before(async () => {
-      gateway = await gatewayWith(["--authorized-tools-jwks-file", toolsJwks, "--authorized-tools-issuer", TOOLS_ISSUER]);
+      gateway = await gatewayWith(["--authorized-tools-jwks-file", toolsJwks, "--authorized-tools-issuer", TOOLS_ISSUER, "--authorized-tools-audience", AUDIENCE]);
     });
 
     it("narrows tools/list to the allowed tools and refuses other calls", async () => {
-      const header = await sign(policy, { "allowed-tools": ["a_echo", "a_whoami"] }, { issuer: TOOLS_ISSUER });
+      const header = await sign(policy, { "allowed-tools": ["a_echo", "a_whoami"] }, { issuer: TOOLS_ISSUER, audience: AUDIENCE });
       const client = await connect(gateway, { "x-authorized-tools": header });
       expect(await toolNames(client)).to.deep.equal(["a_echo", "a_whoami"]);
       expect(textOf(await client.client.callTool({ name: "a_echo", arguments: { text: "yes" } }))).to.equal("yes");
@@ -224,17 +224,17 @@ describe("auth: client tokens and per-tool authorization", function () {
     });
 
     it("narrows prompts to the allowed names too", async () => {
-      const without = await connect(gateway, { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo"] }, { issuer: TOOLS_ISSUER }) });
+      const without = await connect(gateway, { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo"] }, { issuer: TOOLS_ISSUER, audience: AUDIENCE }) });
       expect(await promptNames(without)).to.deep.equal([]);
       await expectPromptRefused(without, "a_greeting");
-      const withPrompt = await connect(gateway, { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo", "a_greeting"] }, { issuer: TOOLS_ISSUER }) });
+      const withPrompt = await connect(gateway, { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo", "a_greeting"] }, { issuer: TOOLS_ISSUER, audience: AUDIENCE }) });
       expect(await promptNames(withPrompt)).to.deep.equal(["a_greeting"]);
       await expectPromptServed(withPrompt, "a_greeting");
     });
 
     it("accepts the tools claim and separates cached pages per allowed set", async () => {
-      const one = await connect(gateway, { "x-authorized-tools": await sign(policy, { tools: ["a_echo"] }, { issuer: TOOLS_ISSUER }) });
-      const two = await connect(gateway, { "x-authorized-tools": await sign(policy, { tools: ["a_whoami"] }, { issuer: TOOLS_ISSUER }) });
+      const one = await connect(gateway, { "x-authorized-tools": await sign(policy, { tools: ["a_echo"] }, { issuer: TOOLS_ISSUER, audience: AUDIENCE }) });
+      const two = await connect(gateway, { "x-authorized-tools": await sign(policy, { tools: ["a_whoami"] }, { issuer: TOOLS_ISSUER, audience: AUDIENCE }) });
       expect(await toolNames(one)).to.deep.equal(["a_echo"]);
       expect(await toolNames(two)).to.deep.equal(["a_whoami"]);
     });
@@ -244,9 +244,9 @@ describe("auth: client tokens and per-tool authorization", function () {
       const headers: Record<string, Record<string, string>> = {
         missing: {},
         unsigned: { "x-authorized-tools": unsigned },
-        forged: { "x-authorized-tools": await sign(stranger, { "allowed-tools": ["a_echo"] }, { issuer: TOOLS_ISSUER }) },
-        issuer: { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo"] }, { issuer: "https://other.test" }) },
-        "no list": { "x-authorized-tools": await sign(policy, { "allowed-tools": "everything" }, { issuer: TOOLS_ISSUER }) },
+        forged: { "x-authorized-tools": await sign(stranger, { "allowed-tools": ["a_echo"] }, { issuer: TOOLS_ISSUER, audience: AUDIENCE }) },
+        issuer: { "x-authorized-tools": await sign(policy, { "allowed-tools": ["a_echo"] }, { issuer: "https://other.test", audience: AUDIENCE }) },
+        "no list": { "x-authorized-tools": await sign(policy, { "allowed-tools": "everything" }, { issuer: TOOLS_ISSUER, audience: AUDIENCE }) },
       };
       for (const [what, extra] of Object.entries(headers)) {
         const res = await postMcp(gateway.mcpUrl, initializeRequest(), extra);

@@ -401,9 +401,13 @@ const hostArb: fc.Arbitrary<HostVariant> = fc.oneof(
 );
 
 const originArb = fc.oneof(
-  { arbitrary: labelled("ok", undefined, undefined, "null"), weight: 6 },
-  { arbitrary: labelled("same", "http://$ORIGINHOST:6274", "https://$ORIGINHOST", "http://$ORIGINHOST:$PORT"), weight: 2 },
-  { arbitrary: labelled("bad", "http://evil.example", "http://127.0.0.2:$PORT", "http://localhost.evil.example", "not a url", "", "http://"), weight: 2 },
+  { arbitrary: labelled("ok", undefined), weight: 6 },
+  // The gateway's own origin: same scheme (http), host and port as the Host header.
+  { arbitrary: labelled("same", "http://$ORIGINHOST:$PORT"), weight: 2 },
+  {
+    arbitrary: labelled("bad", "null", "http://$ORIGINHOST:6274", "https://$ORIGINHOST:$PORT", "http://evil.example", "http://127.0.0.2:$PORT", "http://localhost.evil.example", "not a url", "", "http://"),
+    weight: 3,
+  },
   { arbitrary: headerValueArb.map((value): Labelled<"ok" | "same" | "bad" | "unknown"> => ({ value, label: "unknown" })), weight: 1 },
 );
 
@@ -438,7 +442,9 @@ function resolveHeaders(input: HeaderInput, port: string, sessionId: string) {
   if (input.session !== undefined) headers["mcp-session-id"] = fill(input.session);
   const sessionValue = input.session === undefined ? undefined : trimOws(fill(input.session));
   const session: SessionState = sessionValue === undefined || sessionValue === "" ? "missing" : sessionValue === sessionId ? "valid" : "unknown";
-  const originLabel = input.origin.label === "same" ? (input.host.label === "ok" ? "ok" : input.host.label) : input.origin.label;
+  // Same origin only when the Host names the port too: a bare "localhost" Host means port 80.
+  const sameOrigin = input.host.label !== "ok" ? input.host.label : input.host.value.endsWith(":$PORT") ? "ok" : "bad";
+  const originLabel = input.origin.label === "same" ? sameOrigin : input.origin.label;
   const guard = input.host.label === "bad" || originLabel === "bad" ? "bad" : input.host.label === "unknown" || originLabel === "unknown" ? "unknown" : "ok";
   return { headers, session, guard };
 }

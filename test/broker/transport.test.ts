@@ -116,7 +116,9 @@ describe("transport: /mcp over HTTP", () => {
       expect(await status({ host: "evil.example:8000" })).to.equal(403);
       const port = new URL(gateway.mcpUrl).port;
       expect(await status({ host: `localhost:${port}`, origin: "http://evil.example" })).to.equal(403);
-      expect(await status({ host: `localhost:${port}`, origin: `http://localhost:6274` })).to.equal(200);
+      // Another local app (the Inspector's page on :6274) is another origin: it needs --allowed-origins.
+      expect(await status({ host: `localhost:${port}`, origin: `http://localhost:6274` })).to.equal(403);
+      expect(await status({ host: `localhost:${port}`, origin: `http://localhost:${port}` })).to.equal(200);
     });
   });
 

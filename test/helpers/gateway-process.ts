@@ -34,6 +34,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Every test client comes from 127.0.0.1, so the per-client session bounds that protect a real
+ * gateway would make one test's sessions another's problem; tests of those bounds set them by flag.
+ */
+export const UNBOUNDED_CLIENT = { MCP_CLIENT_INITIALIZE_RATE_LIMIT: "0", MCP_MAX_SESSIONS_PER_CLIENT: "0" };
+
 export async function startGateway(configYaml: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-gw-"));
   const configPath = join(dir, "config.yaml");
@@ -42,7 +48,7 @@ export async function startGateway(configYaml: string, extraArgs: string[] = [],
   const child = spawn(
     process.execPath,
     [brokerMain, "--mcp-gateway-config", configPath, "--mcp-broker-public-address", `127.0.0.1:${port}`, ...extraArgs],
-    { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "debug", ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "debug", ...UNBOUNDED_CLIENT, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

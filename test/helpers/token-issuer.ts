@@ -8,8 +8,8 @@ import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 export interface TokenIssuer {
   /** The gateway flags that make it require this issuer's tokens. */
   flags: string[];
-  /** A token valid for five minutes, with these claims. */
-  token(claims: JWTPayload): Promise<string>;
+  /** A token valid for five minutes (or `expiresIn`: seconds from now, a jose time span, or null for no exp), with these claims. */
+  token(claims: JWTPayload, expiresIn?: number | string | null): Promise<string>;
 }
 
 export async function newTokenIssuer(issuer = "https://issuer.test", audience = "mcp-gateway"): Promise<TokenIssuer> {
@@ -19,7 +19,10 @@ export async function newTokenIssuer(issuer = "https://issuer.test", audience = 
   writeFileSync(jwksPath, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] }));
   return {
     flags: ["--auth-jwks-file", jwksPath, "--auth-issuer", issuer, "--auth-audience", audience],
-    token: (claims) =>
-      new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid }).setIssuedAt().setIssuer(issuer).setAudience(audience).setExpirationTime("5m").sign(privateKey),
+    token: (claims, expiresIn = "5m") => {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid }).setIssuedAt().setIssuer(issuer).setAudience(audience);
+      if (expiresIn !== null) jwt.setExpirationTime(typeof expiresIn === "number" ? Math.floor(Date.now() / 1000) + expiresIn : expiresIn);
+      return jwt.sign(privateKey);
+    },
   };
 }
