@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { jwtVerify, type JWTVerifyGetKey } from "jose";
 import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
+import { VerifiedTokens } from "./verified-tokens.js";
 
 export const AUTHORIZED_TOOLS_HEADER = "x-authorized-tools";
 
@@ -17,6 +18,8 @@ export interface AuthorizedToolsConfig {
   audience: string;
   /** Oldest grant accepted, by its iat. */
   maxAgeSeconds: number;
+  /** Grants verified lately (per caller: the sub binding is part of what was verified). */
+  verified?: VerifiedTokens;
 }
 
 export type AuthorizedToolsOutcome = { ok: true; grant: ToolGrant } | { ok: false; reason: string };
@@ -25,15 +28,20 @@ export type AuthorizedToolsOutcome = { ok: true; grant: ToolGrant } | { ok: fals
 export async function verifyAuthorizedTools(headers: IncomingHttpHeaders, config: AuthorizedToolsConfig, subject?: string): Promise<AuthorizedToolsOutcome> {
   const token = headers[AUTHORIZED_TOOLS_HEADER];
   if (typeof token !== "string" || token === "") return { ok: false, reason: `missing ${AUTHORIZED_TOOLS_HEADER} header` };
+  const cacheKey = `${subject ?? ""}\n${token}`;
   try {
-    const { payload } = await jwtVerify(token, config.keys, {
-      issuer: config.issuer,
-      audience: config.audience,
-      algorithms: ["ES256"],
-      requiredClaims: ["exp", "iat"],
-      maxTokenAge: config.maxAgeSeconds,
-      ...(subject === undefined ? {} : { subject }),
-    });
+    let payload = config.verified?.get(cacheKey, config.maxAgeSeconds);
+    if (!payload) {
+      ({ payload } = await jwtVerify(token, config.keys, {
+        issuer: config.issuer,
+        audience: config.audience,
+        algorithms: ["ES256"],
+        requiredClaims: ["exp", "iat"],
+        maxTokenAge: config.maxAgeSeconds,
+        ...(subject === undefined ? {} : { subject }),
+      }));
+      config.verified?.set(cacheKey, payload);
+    }
     const tools = toolsFromClaim(payload["allowed-tools"] ?? payload.tools);
     if (!tools) return { ok: false, reason: `${AUTHORIZED_TOOLS_HEADER}: claim allowed-tools must list tool names` };
     return { ok: true, grant: new ToolGrant(new Set(tools)) };

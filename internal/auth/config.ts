@@ -5,6 +5,7 @@ import type { BrokerOptions } from "../config/broker-options.js";
 import type { AuthGuardConfig } from "./guard.js";
 import { keySource } from "./keys.js";
 import { ProtectedResourceMetadata } from "./protected-resource.js";
+import { VerifiedTokens } from "./verified-tokens.js";
 
 export interface AuthSettings {
   guard: AuthGuardConfig;
@@ -23,7 +24,14 @@ export function authSettings(options: BrokerOptions): AuthSettings {
       authorizationServers: options["auth-authorization-servers"],
       scopes: options["auth-scopes"],
     });
-    guard.bearer = { keys: clientKeys, issuer: options["auth-issuer"], audience: options["auth-audience"], metadata: protectedResource, toolsClaim: options["auth-tools-claim"] };
+    guard.bearer = {
+      keys: clientKeys,
+      issuer: options["auth-issuer"],
+      audience: options["auth-audience"],
+      verified: new VerifiedTokens(),
+      metadata: protectedResource,
+      toolsClaim: options["auth-tools-claim"],
+    };
   } else if (options["auth-tools-claim"]) {
     throw new Error("--auth-tools-claim needs client authentication (--auth-jwks-url or --auth-jwks-file)");
   }
@@ -33,7 +41,7 @@ export function authSettings(options: BrokerOptions): AuthSettings {
     const audience = options["authorized-tools-audience"] || options["auth-audience"];
     // A grant minted for another service must not open this gateway.
     if (!audience) throw new Error("x-authorized-tools verification needs --authorized-tools-audience (or --auth-audience)");
-    guard.authorizedTools = { keys: toolKeys, issuer: options["authorized-tools-issuer"], audience, maxAgeSeconds: options["authorized-tools-max-age-seconds"] };
+    guard.authorizedTools = { keys: toolKeys, issuer: options["authorized-tools-issuer"], audience, maxAgeSeconds: options["authorized-tools-max-age-seconds"], verified: new VerifiedTokens() };
   }
   return { guard, protectedResource };
 }

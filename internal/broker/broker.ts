@@ -106,7 +106,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
 
   async initialize(request: JsonRpcRequest, headers: IncomingHttpHeaders, client: string): Promise<{ session?: GatewaySession; response: JsonRpcResponse }> {
     const refused = (message: string) => {
-      this.metrics.requests.inc({ method: Method.Initialize, outcome: "error" });
+      this.metrics.request(Method.Initialize, "error");
       return { response: errorResponse(request.id, ErrorCode.InvalidParams, message) };
     };
     // Kept for the session's life, written to Redis and sent to every upstream: the client must not decide their size.
@@ -132,7 +132,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     const result: Record<string, unknown> = { protocolVersion: session.protocolVersion, capabilities: mergedCapabilities(catalog), serverInfo: GATEWAY_INFO };
     const instructions = mergedInstructions(catalog);
     if (instructions) result.instructions = instructions;
-    this.metrics.requests.inc({ method: Method.Initialize, outcome: "ok" });
+    this.metrics.request(Method.Initialize, "ok");
     this.log.debug({ session: session.id, client: session.init.clientInfo, protocolVersion: session.protocolVersion }, "session opened");
     return { session, response: resultResponse(request.id, result) };
   }
@@ -157,14 +157,13 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
       .then((reply) => {
         if ("none" in reply) {
           channel.abandon();
-          this.metrics.requests.inc({ method, outcome: "cancelled" });
+          this.metrics.request(method, "cancelled");
           return;
         }
         if ("raw" in reply) channel.respondRaw(request.id, reply.raw);
         else if ("result" in reply) channel.respond(resultResponse(request.id, reply.result));
         else channel.respond(errorResponse(request.id, reply.error.code, reply.error.message, reply.error.data));
-        this.metrics.requests.inc({ method, outcome: "error" in reply ? "error" : "ok" });
-        this.metrics.requestDuration.observe({ method }, (performance.now() - started) / 1000);
+        this.metrics.request(method, "error" in reply ? "error" : "ok", (performance.now() - started) / 1000);
       });
   }
 
@@ -445,7 +444,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     } finally {
       channel.signal.removeEventListener("abort", clientGone);
       session.inflight.delete(request.id);
-      this.metrics.upstreamDuration.observe({ server: server.name, method: request.method }, (performance.now() - started) / 1000);
+      this.metrics.upstreamRequest(server.name, request.method, (performance.now() - started) / 1000);
     }
   }
 

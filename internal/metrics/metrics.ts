@@ -12,12 +12,28 @@ export interface MetricsSources {
   servers(): ServerStatus[];
 }
 
+export type RequestOutcome = "ok" | "error" | "cancelled";
+
+/** A label set's child, looked up once: hashing the label object on every request showed in profiles. */
+function childOf<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let child = cache.get(key);
+  if (!child) {
+    child = make();
+    cache.set(key, child);
+  }
+  return child;
+}
+
 export class GatewayMetrics implements RefusalObserver {
   readonly registry = new Registry();
-  readonly requests: Counter<"method" | "outcome">;
-  readonly requestsRefused: Counter<"reason">;
-  readonly requestDuration: Histogram<"method">;
-  readonly upstreamDuration: Histogram<"server" | "method">;
+  private readonly requests: Counter<"method" | "outcome">;
+  private readonly requestsRefused: Counter<"reason">;
+  private readonly requestDuration: Histogram<"method">;
+  private readonly upstreamDuration: Histogram<"server" | "method">;
+  // Bounded: methods are MCP's set (others count as "other") and servers the registry's.
+  private readonly requestChildren = new Map<string, Counter.Internal>();
+  private readonly durationChildren = new Map<string, Histogram.Internal<"method">>();
+  private readonly upstreamChildren = new Map<string, Histogram.Internal<"server" | "method">>();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -60,5 +76,15 @@ export class GatewayMetrics implements RefusalObserver {
 
   refused(reason: RefusalReason): void {
     this.requestsRefused.inc({ reason });
+  }
+
+  /** `method`: an MCP method name or "other". */
+  request(method: string, outcome: RequestOutcome, seconds?: number): void {
+    childOf(this.requestChildren, `${method} ${outcome}`, () => this.requests.labels(method, outcome)).inc();
+    if (seconds !== undefined) childOf(this.durationChildren, method, () => this.requestDuration.labels(method)).observe(seconds);
+  }
+
+  upstreamRequest(server: string, method: string, seconds: number): void {
+    childOf(this.upstreamChildren, `${server}\n${method}`, () => this.upstreamDuration.labels(server, method)).observe(seconds);
   }
 }

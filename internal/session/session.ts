@@ -56,6 +56,8 @@ export class GatewaySession {
   /** When this replica last moved the session's idle deadline in the shared store. */
   lastTouched = Date.now();
   logLevel?: string;
+  /** The signer's key generation this replica last verified the id under (SessionIdSigner.generation). */
+  verifiedGeneration = -1;
   /** The client this replica counted the session against (SessionQuota), until it lets go of it. */
   quotaKey?: string;
   /** Upstream sessions by server name, opened on first use. */

@@ -63,6 +63,7 @@ export class SessionStore {
     const { id, expiresAt } = this.options.signer.issue(this.options.maxLifetimeMs);
     const session = new GatewaySession(id, init, expiresAt);
     session.quotaKey = client;
+    session.verifiedGeneration = this.options.signer.generation;
     try {
       // Stored before the id is handed out: the client's next request may reach another replica.
       await this.options.shared?.create(id, storedOf(session), this.deadline(session));
@@ -74,18 +75,23 @@ export class SessionStore {
     return session;
   }
 
-  /** The session for a client's id: undefined when forged, expired or unknown. */
+  /**
+   * The session for a client's id: undefined when forged, expired or unknown. An id this replica
+   * holds was verified when it was issued or loaded: it is verified again only after the accepted
+   * keys changed, so the HMAC is paid once per session, not per request.
+   */
   get(id: string): GatewaySession | undefined | Promise<GatewaySession | undefined> {
-    const check = this.options.signer.check(id);
+    const signer = this.options.signer;
+    const held = this.sessions.get(id);
+    if (held && held.verifiedGeneration === signer.generation && held.expiresAt > Date.now()) return this.seen(held);
+    const check = signer.check(id);
     if (!check.valid) {
       this.options.log.debug({ reason: check.reason }, "session id refused");
       return undefined;
     }
-    const session = this.sessions.get(id);
-    if (session) {
-      session.lastSeen = Date.now();
-      if (this.options.shared && session.lastSeen - session.lastTouched > this.touchEveryMs) this.touch(session);
-      return session;
+    if (held) {
+      held.verifiedGeneration = signer.generation;
+      return this.seen(held);
     }
     if (!this.options.shared) return undefined;
     let pending = this.loading.get(id);
@@ -94,6 +100,12 @@ export class SessionStore {
       this.loading.set(id, pending);
     }
     return pending;
+  }
+
+  private seen(session: GatewaySession): GatewaySession {
+    session.lastSeen = Date.now();
+    if (this.options.shared && session.lastSeen - session.lastTouched > this.touchEveryMs) this.touch(session);
+    return session;
   }
 
   /** Ends the session everywhere; the caller closes what it holds (recordedUpstreams is brought up to date first). */
@@ -264,6 +276,7 @@ export class SessionStore {
     const stored = await this.options.shared?.load(id);
     if (!stored) return undefined;
     const session = this.sessions.get(id) ?? revive(id, { ...stored, expiresAt });
+    session.verifiedGeneration = this.options.signer.generation;
     this.sessions.set(id, session);
     this.touch(session);
     return session;

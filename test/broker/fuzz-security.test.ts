@@ -36,6 +36,17 @@ async function send(mcpUrl: string, method: "POST" | "GET" | "DELETE", headers: 
   return { status: res.statusCode, sessionId, messages: mcpMessages(contentType, text) };
 }
 
+/** The upstream's count of requests seen, once it has stopped moving. */
+async function settled(upstream: UpstreamServer): Promise<number> {
+  let count = upstream.authorizationsSeen().length;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 30));
+    const now = upstream.authorizationsSeen().length;
+    if (now === count) return count;
+    count = now;
+  }
+}
+
 describe("fuzz: security properties (fast-check)", function () {
   this.timeout(120_000);
   let upstream: UpstreamServer;
@@ -76,7 +87,8 @@ describe("fuzz: security properties (fast-check)", function () {
         for (const { caller, owner, kind } of steps) {
           const sessionId = sessions.get(owner) as string;
           const headers = { authorization: tokens.get(caller) as string, "mcp-session-id": sessionId };
-          const seen = upstream.authorizationsSeen().length;
+          // Notifications are passed upstream after the client's 202: let the previous step's arrive first.
+          const seen = await settled(upstream);
           const id = nextId++;
           const call = { jsonrpc: "2.0", id, method: "tools/call", params: { name: "a_whoami", arguments: {} } };
           const bodies: Record<string, unknown> = {
@@ -92,10 +104,11 @@ describe("fuzz: security properties (fast-check)", function () {
           const answer = await send(gateway.mcpUrl, method, headers, method === "POST" ? bodies[kind] : undefined);
           if (caller !== owner) {
             expect(answer.status, `${caller} on ${owner}'s session (${kind})`).to.equal(404);
-            expect(upstream.authorizationsSeen().length, `nothing of ${caller}'s reached the upstream`).to.equal(seen);
+            expect(await settled(upstream), `nothing of ${caller}'s reached the upstream`).to.equal(seen);
           } else {
             expect(answer.status, `${caller} on their own session (${kind})`).to.be.oneOf([200, 202]);
             // Whatever reached the upstream for the owner carries the owner's own token.
+            await settled(upstream);
             for (const authorization of upstream.authorizationsSeen().slice(seen)) expect(authorization).to.equal(tokens.get(owner));
           }
         }
