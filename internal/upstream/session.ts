@@ -5,7 +5,7 @@ import { randomInt } from "node:crypto";
 import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion, Method, Notification } from "../mcp/protocol.js";
 import { SessionExpiredError, UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
-import type { UpstreamHttp, UpstreamTarget } from "./http.js";
+import type { UpstreamConnector, UpstreamTarget } from "./connector.js";
 
 export interface InitializeResult {
   protocolVersion: string;
@@ -68,7 +68,7 @@ export class UpstreamSession {
   private closed = false;
 
   constructor(
-    private readonly http: UpstreamHttp,
+    private readonly http: UpstreamConnector,
     readonly options: UpstreamSessionOptions,
   ) {
     const adopted = options.adopt;
@@ -130,7 +130,7 @@ export class UpstreamSession {
     await this.http.post(this.target, this.headers(), JSON.stringify(response), () => {});
   }
 
-  /** Opens the upstream's server-to-client stream; see UpstreamHttp.listen. */
+  /** Opens the upstream's server-to-client stream; see UpstreamConnector.listen. */
   listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal): Promise<boolean> {
     return this.http.listen(this.target, this.headers(), (raw) => {
       const classified = classify(raw);
