@@ -58,7 +58,7 @@ export class OpenApiServers {
     const key = JSON.stringify([target.url, source, target.headers.authorization ?? ""]);
     const cached = this.documents.get(key);
     if (cached && Date.now() - cached.at < DOCUMENT_TTL_MS) return cached.loaded;
-    const loaded = loadOpenApiDocument(source, target.url, target.headers, this.options.bodyTimeoutMs).then(toLoadedApi);
+    const loaded = loadOpenApiDocument(source, target.url, target.headers, this.dispatcher, this.options.bodyTimeoutMs).then(toLoadedApi);
     this.documents.set(key, { loaded, at: Date.now() });
     loaded.catch(() => this.documents.delete(key));
     return loaded;
