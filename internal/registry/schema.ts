@@ -48,7 +48,7 @@ export const RegistryServerSchema = RegistryServerFieldsSchema.superRefine((serv
     if (!server.command) issue("command", "a stdio server needs a command");
     if (server.url !== undefined) issue("url", "a stdio server has no url (the broker runs its command)");
   } else {
-    if (server.url === undefined) issue("url", `a ${transport} server needs a url`);
+    if (server.url === undefined) issue("url", `transport ${transport} needs a url`);
     for (const field of ["command", "args", "env"] as const) if (server[field] !== undefined) issue(field, `${field} is only for stdio servers`);
   }
   if (transport === "openapi" && !server.openapi) issue("openapi", "an openapi server needs openapi.document or openapi.documentPath");
