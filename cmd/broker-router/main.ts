@@ -24,7 +24,7 @@ import { loadSigningKey, SigningKeyWatch, type SigningKeySource } from "../../in
 import { SessionStore } from "../../internal/session/store.js";
 import { HostGuard } from "../../internal/transport/http-checks.js";
 import { streamableHttpHandler } from "../../internal/transport/streamable-http.js";
-import { UpstreamHttp } from "../../internal/upstream/http.js";
+import { Upstreams } from "../../internal/upstream/upstreams.js";
 
 function signingKeySource(options: BrokerOptions, kube: () => KubeConfig): SigningKeySource {
   if (options["session-key-file"]) return { kind: "file", path: options["session-key-file"] };
@@ -66,12 +66,16 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const { host, port } = splitAddress(options["mcp-broker-public-address"]);
-  const http = new UpstreamHttp({
-    connectTimeoutMs: options["upstream-connect-timeout-seconds"] * 1000,
-    firstByteTimeoutMs: options["upstream-first-byte-timeout-seconds"] * 1000,
-    bodyTimeoutMs: options["upstream-timeout-seconds"] * 1000,
-    maxResponseBytes: options["max-response-bytes"],
-  });
+  const http = new Upstreams(
+    {
+      connectTimeoutMs: options["upstream-connect-timeout-seconds"] * 1000,
+      firstByteTimeoutMs: options["upstream-first-byte-timeout-seconds"] * 1000,
+      bodyTimeoutMs: options["upstream-timeout-seconds"] * 1000,
+      maxResponseBytes: options["max-response-bytes"],
+    },
+    { maxProcesses: options["max-stdio-processes"], backoff: { initialMs: 250, maxMs: options["retry-max-seconds"] * 1000 } },
+    log,
+  );
   const directory = new ServerDirectory(
     http,
     {

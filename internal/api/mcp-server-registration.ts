@@ -22,6 +22,12 @@ export const CredentialRefSchema = z
   })
   .meta({ description: "Credential the broker sends to the server, for discovery and for clients' calls." });
 
+export const RegistrationOpenApiSchema = z
+  .object({
+    documentPath: z.string().startsWith("/").meta({ description: "Path of the OpenAPI 3.0/3.1 document on the REST backend, e.g. /openapi.json; fetched with the credential." }),
+  })
+  .meta({ description: "For transport openapi: where the document whose operations become tools is." });
+
 export const MCPServerRegistrationSpecSchema = z
   .object({
     targetRef: RouteTargetRefSchema,
@@ -30,9 +36,16 @@ export const MCPServerRegistrationSpecSchema = z
     }),
     path: z.string().startsWith("/").default("/mcp").meta({ description: "Path of the server's MCP endpoint." }),
     credentialRef: CredentialRefSchema.optional(),
+    transport: z.enum(["streamable-http", "sse", "auto", "openapi"]).optional().meta({
+      description:
+        "How the broker talks to the server: streamable-http (the default); sse, the legacy HTTP+SSE transport (path is then the SSE endpoint, e.g. /sse); auto, Streamable HTTP and legacy SSE on a 4xx; openapi, a REST API whose OpenAPI operations become tools (path is then the REST base path).",
+    }),
+    openapi: RegistrationOpenApiSchema.optional(),
   })
+  .refine((spec) => (spec.transport === "openapi") === (spec.openapi !== undefined), { message: "openapi is set exactly when transport is openapi", path: ["openapi"] })
   .meta({
     "x-kubernetes-validations": [
+      { rule: "(has(self.transport) && self.transport == 'openapi') == has(self.openapi)", message: "openapi is set exactly when transport is openapi" },
       {
         rule: "!has(oldSelf.toolPrefix) || oldSelf.toolPrefix == '' || (has(self.toolPrefix) && self.toolPrefix == oldSelf.toolPrefix)",
         message: "toolPrefix is immutable once set",

@@ -35,7 +35,7 @@ import type { EventStream } from "../transport/event-stream.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { McpProtocolHandler } from "../transport/streamable-http.js";
 import { describeUpstreamError, UpstreamRejectedError, UpstreamTimeoutError } from "../upstream/errors.js";
-import type { UpstreamHttp } from "../upstream/http.js";
+import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
 import { UpstreamSession, type InitializeResult, type SendDuringHandshake, type UpstreamState } from "../upstream/session.js";
 import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
 
@@ -79,7 +79,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     private readonly directory: ServerDirectory,
     private readonly pages: ListPages,
     private readonly sessions: SessionStore,
-    private readonly http: UpstreamHttp,
+    private readonly http: UpstreamConnector,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     private readonly options: BrokerOptions,
@@ -529,7 +529,7 @@ export class Broker implements McpProtocolHandler<GatewaySession> {
     const headers: Record<string, string> = {};
     if (server.credential) headers.authorization = server.credential;
     return new UpstreamSession(this.http, {
-      target: { url: server.url, headers },
+      target: upstreamTarget(server, headers),
       protocolVersion: session.protocolVersion,
       clientInfo: session.init.clientInfo,
       capabilities: session.init.clientCapabilities,

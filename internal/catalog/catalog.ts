@@ -32,6 +32,8 @@ export interface ServerStatus {
   name: string;
   toolPrefix: string;
   hostname: string;
+  /** How the broker reaches the server (the registry's `transport`). */
+  transport: string;
   ready: boolean;
   message: string;
   totalTools: number;
@@ -110,6 +112,7 @@ export class Catalog {
         name: server.name,
         toolPrefix: server.toolPrefix,
         hostname: server.hostname,
+        transport: server.transport ?? "streamable-http",
         ready: false,
         message: describePhase(server, discovery),
         totalTools: snapshot?.tools.length ?? 0,

@@ -99,6 +99,8 @@ export function resolveRegistration(registration: MCPServerRegistration, view: C
       url: `${scheme}://${host}:${port}${spec.path}`,
       hostname,
       toolPrefix: spec.toolPrefix ?? "",
+      ...(spec.transport === undefined ? {} : { transport: spec.transport }),
+      ...(spec.openapi === undefined ? {} : { openapi: spec.openapi }),
       ...(credential === undefined ? {} : { credential }),
       forwardClientAuthorization: false,
       enabled: true,

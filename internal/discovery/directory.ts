@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import { Catalog } from "../catalog/catalog.js";
 import type { Logger } from "../log/logger.js";
 import type { Registry, RegistryServer, VirtualServer } from "../registry/schema.js";
-import type { UpstreamHttp } from "../upstream/http.js";
+import type { UpstreamConnector } from "../upstream/connector.js";
 import { ServerDiscovery, type DiscoveryOptions } from "./server-discovery.js";
 
 export type ListChange = "tools" | "prompts" | "resources";
@@ -36,7 +36,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   loaded = false;
 
   constructor(
-    private readonly http: UpstreamHttp,
+    private readonly http: UpstreamConnector,
     private readonly options: DiscoveryOptions,
     private readonly log: Logger,
   ) {

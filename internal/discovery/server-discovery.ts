@@ -7,7 +7,7 @@ import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import { GATEWAY_INFO, LATEST_PROTOCOL_VERSION, Method, Notification } from "../mcp/protocol.js";
 import type { RegistryServer } from "../registry/schema.js";
 import { describeUpstreamError, UpstreamProtocolError } from "../upstream/errors.js";
-import type { UpstreamHttp } from "../upstream/http.js";
+import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
 import { UpstreamSession } from "../upstream/session.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import type { ServerSnapshot } from "./snapshot.js";
@@ -53,7 +53,7 @@ export class ServerDiscovery {
 
   constructor(
     readonly server: RegistryServer,
-    private readonly http: UpstreamHttp,
+    private readonly http: UpstreamConnector,
     private readonly options: DiscoveryOptions,
     private readonly log: Logger,
     /** Called whenever phase, error or snapshot content changed. */
@@ -98,7 +98,7 @@ export class ServerDiscovery {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const session = new UpstreamSession(this.http, {
-      target: { url: this.server.url, headers: this.server.credential ? { authorization: this.server.credential } : {} },
+      target: upstreamTarget(this.server, this.server.credential ? { authorization: this.server.credential } : {}),
       protocolVersion: LATEST_PROTOCOL_VERSION,
       clientInfo: GATEWAY_INFO,
       capabilities: {},

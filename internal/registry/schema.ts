@@ -5,11 +5,31 @@
 import { z } from "zod";
 import { OAuthProtectedResourceSchema } from "../api/mcp-gateway-extension.js";
 
-export const RegistryServerSchema = z.object({
+/** How the broker reaches a server; absent means streamable-http. */
+export const UpstreamTransportSchema = z.enum(["streamable-http", "sse", "auto", "stdio", "openapi"]);
+
+export const OpenApiSourceSchema = z
+  .object({
+    /** An http(s) URL, a file path, the document itself as JSON or YAML text, or as an object (inline, e.g. from a ConfigMap). */
+    document: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    /** A path on the REST backend (resolved against the server's url), e.g. /openapi.json. */
+    documentPath: z.string().startsWith("/").optional(),
+  })
+  .refine((source) => (source.document === undefined) !== (source.documentPath === undefined), "set exactly one of document and documentPath");
+
+const RegistryServerFieldsSchema = z.object({
   /** `<namespace>/<registration name>`; unique within the registry. */
   name: z.string().min(1),
-  /** Where the broker opens its MCP sessions to this server. */
-  url: z.url({ protocol: /^https?$/ }),
+  transport: UpstreamTransportSchema.optional(),
+  /** Where the broker opens its MCP sessions (sse: the SSE endpoint; openapi: the REST base URL). Absent for stdio. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  /** stdio: the program the broker runs, one process per upstream session. */
+  command: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  /** stdio: added to the broker's environment for the process. */
+  env: z.record(z.string(), z.string()).optional(),
+  /** openapi: the document whose operations become tools. */
+  openapi: OpenApiSourceSchema.optional(),
   /** The HTTPRoute hostname the server is published under (informational for the broker). */
   hostname: z.string().default(""),
   /** Prepended to every tool and prompt name the server lists. */
@@ -19,6 +39,20 @@ export const RegistryServerSchema = z.object({
   /** Forward the client's own `Authorization` header when no credential is configured. */
   forwardClientAuthorization: z.boolean().default(false),
   enabled: z.boolean().default(true),
+});
+
+export const RegistryServerSchema = RegistryServerFieldsSchema.superRefine((server, ctx) => {
+  const transport = server.transport ?? "streamable-http";
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (transport === "stdio") {
+    if (!server.command) issue("command", "a stdio server needs a command");
+    if (server.url !== undefined) issue("url", "a stdio server has no url (the broker runs its command)");
+  } else {
+    if (server.url === undefined) issue("url", `transport ${transport} needs a url`);
+    for (const field of ["command", "args", "env"] as const) if (server[field] !== undefined) issue(field, `${field} is only for stdio servers`);
+  }
+  if (transport === "openapi" && !server.openapi) issue("openapi", "an openapi server needs openapi.document or openapi.documentPath");
+  if (transport !== "openapi" && server.openapi) issue("openapi", "openapi is only for openapi servers");
 });
 
 export const VirtualServerSchema = z.object({
@@ -56,6 +90,8 @@ export const RegistrySchema = z
   });
 
 export type RegistryServer = z.infer<typeof RegistryServerSchema>;
+export type UpstreamTransport = z.infer<typeof UpstreamTransportSchema>;
+export type OpenApiSource = z.infer<typeof OpenApiSourceSchema>;
 export type VirtualServer = z.infer<typeof VirtualServerSchema>;
 export type Registry = z.infer<typeof RegistrySchema>;
 

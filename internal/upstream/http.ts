@@ -13,16 +13,7 @@ import {
   UpstreamRejectedError,
 } from "./errors.js";
 
-export interface UpstreamTarget {
-  url: string;
-  /** Extra headers for every request, e.g. Authorization. */
-  headers: Record<string, string>;
-}
-
-export interface SessionHeaders {
-  sessionId?: string;
-  protocolVersion?: string;
-}
+import type { SessionHeaders, UpstreamConnector, UpstreamTarget } from "./connector.js";
 
 export interface UpstreamHttpOptions {
   /** Longest wait for a connection (TCP, and TLS for https). */
@@ -37,10 +28,10 @@ export interface UpstreamHttpOptions {
 
 const ACCEPT_BOTH = "application/json, text/event-stream";
 
-export class UpstreamHttp {
+export class UpstreamHttp implements UpstreamConnector {
   readonly agent: Agent;
 
-  constructor(private readonly options: UpstreamHttpOptions) {
+  constructor(readonly options: UpstreamHttpOptions) {
     // Idle connections are dropped after 4 s: servers such as the SDK's close theirs after 5 s
     // without a Keep-Alive hint, and a request sent on a connection the server is closing fails.
     this.agent = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1, connect: { timeout: options.connectTimeoutMs } });
@@ -82,7 +73,7 @@ export class UpstreamHttp {
     await this.rejectErrors(res.statusCode, res.body, session);
     const contentType = headerValue(res.headers["content-type"]) ?? "";
     if (contentType.startsWith("text/event-stream")) {
-      await readSse(res.body, this.options.maxResponseBytes, (data) => onMessage(parseJson(data)));
+      await readSse(res.body, this.options.maxResponseBytes, messagesOnly(onMessage));
     } else if (contentType.includes("json")) {
       const text = await readLimited(res.body, this.options.maxResponseBytes);
       const parsed = parseJson(text);
@@ -108,7 +99,7 @@ export class UpstreamHttp {
       return false;
     }
     await this.rejectErrors(res.statusCode, res.body, session);
-    await readSse(res.body, this.options.maxResponseBytes, (data) => onMessage(parseJson(data)));
+    await readSse(res.body, this.options.maxResponseBytes, messagesOnly(onMessage));
     return true;
   }
 
@@ -130,7 +121,7 @@ export class UpstreamHttp {
   }
 
   /** undici's connect and headers timeouts, as errors that name the timeout and its length for the client. */
-  private readonly nameTimeout = (err: unknown): never => {
+  readonly nameTimeout = (err: unknown): never => {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === "UND_ERR_CONNECT_TIMEOUT") throw new UpstreamConnectTimeoutError(this.options.connectTimeoutMs);
     if (code === "UND_ERR_HEADERS_TIMEOUT") throw new UpstreamFirstByteTimeoutError(this.options.firstByteTimeoutMs);
@@ -144,7 +135,7 @@ export class UpstreamHttp {
     return headers;
   }
 
-  private async rejectErrors(status: number, body: Readable & { dump(): Promise<void>; text(): Promise<string> }, session: SessionHeaders): Promise<void> {
+  async rejectErrors(status: number, body: Readable & { dump(): Promise<void>; text(): Promise<string> }, session: SessionHeaders): Promise<void> {
     if (status >= 200 && status < 300) return;
     if (status === 404 && session.sessionId) {
       await body.dump();
@@ -170,7 +161,14 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function parseJson(text: string): unknown {
+/** SSE events of the default type (`message`), each one JSON-RPC message. */
+function messagesOnly(onMessage: (message: unknown) => void): (data: string, event: string) => void {
+  return (data, event) => {
+    if (event === "message") onMessage(parseJson(data));
+  };
+}
+
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -203,7 +201,7 @@ function consume(body: Readable, onChunk: (chunk: Buffer) => void): Promise<void
   });
 }
 
-async function readLimited(body: Readable, maxBytes: number): Promise<string> {
+export async function readLimited(body: Readable, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   await consume(body, (chunk) => {
@@ -214,9 +212,9 @@ async function readLimited(body: Readable, maxBytes: number): Promise<string> {
   return chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
 }
 
-/** Reads an SSE body, handing each `message` event's data to onData as it arrives. */
+/** Reads an SSE body, handing each event's data and type (`message` when unnamed) to onData as it arrives. */
 /** Each event may be up to maxEventBytes; a bigger (or never-ending) one fails the stream instead of growing memory. */
-async function readSse(body: Readable, maxEventBytes: number, onData: (data: string) => void): Promise<void> {
+export async function readSse(body: Readable, maxEventBytes: number, onData: (data: string, event: string) => void): Promise<void> {
   let failure: unknown;
   // Bytes received since the last complete event or comment; reset inside feed(), so the rest of
   // the chunk that completed an event goes uncounted: the limit holds to within one chunk.
@@ -225,9 +223,9 @@ async function readSse(body: Readable, maxEventBytes: number, onData: (data: str
     onComment: () => (sinceLastEvent = 0),
     onEvent: (event) => {
       sinceLastEvent = 0;
-      if (failure || !event.data || (event.event !== undefined && event.event !== "message")) return;
+      if (failure || !event.data) return;
       try {
-        onData(event.data);
+        onData(event.data, event.event ?? "message");
       } catch (err) {
         failure = err;
       }

@@ -5,7 +5,7 @@ import { randomInt } from "node:crypto";
 import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion, Method, Notification } from "../mcp/protocol.js";
 import { SessionExpiredError, UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
-import type { UpstreamHttp, UpstreamTarget } from "./http.js";
+import type { UpstreamConnector, UpstreamTarget } from "./connector.js";
 
 export interface InitializeResult {
   protocolVersion: string;
@@ -70,7 +70,7 @@ export class UpstreamSession {
   private closed = false;
 
   constructor(
-    private readonly http: UpstreamHttp,
+    private readonly http: UpstreamConnector,
     readonly options: UpstreamSessionOptions,
   ) {
     const adopted = options.adopt;
@@ -132,7 +132,7 @@ export class UpstreamSession {
     await this.http.post(this.targetWith(authorization), this.headers(), JSON.stringify(response), () => {});
   }
 
-  /** Opens the upstream's server-to-client stream; see UpstreamHttp.listen. */
+  /** Opens the upstream's server-to-client stream; see UpstreamConnector.listen. */
   listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal, authorization?: string): Promise<boolean> {
     return this.http.listen(this.targetWith(authorization), this.headers(), (raw) => {
       const classified = classify(raw);
@@ -150,7 +150,7 @@ export class UpstreamSession {
   /** The target with the client's token of the request being served, when there is one: never a stored one. */
   private targetWith(authorization: string | undefined): UpstreamTarget {
     if (authorization === undefined) return this.target;
-    return { url: this.target.url, headers: { ...this.target.headers, authorization } };
+    return { ...this.target, headers: { ...this.target.headers, authorization } };
   }
 
   private headers() {

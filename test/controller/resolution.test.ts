@@ -141,6 +141,17 @@ describe("controller rules", () => {
       expect(resolution.ok && resolution.server.url).to.equal("https://localhost:9090/v1/mcp");
     });
 
+    it("passes the transport and the OpenAPI document path into the registry entry, and refuses openapi without a document", () => {
+      const world = seedWorld();
+      const sse = resolveRegistration(registration({ path: "/sse", transport: "sse" }), viewOf(world), world.extensions);
+      expect(sse.ok && sse.server).to.deep.include({ transport: "sse", url: "http://mcp-api-key-server.mcp-test.svc.cluster.local:9090/sse" });
+      const openapi = resolveRegistration(registration({ path: "/api/v3", transport: "openapi", openapi: { documentPath: "/openapi.json" } }), viewOf(world), world.extensions);
+      expect(openapi.ok && openapi.server).to.deep.include({ transport: "openapi", openapi: { documentPath: "/openapi.json" } });
+      const missing = resolveRegistration(registration({ transport: "openapi" }), viewOf(world), world.extensions);
+      expect(missing).to.deep.include({ ok: false, reason: "NotReady" });
+      expect(!missing.ok && missing.message).to.match(/openapi is set exactly when transport is openapi/);
+    });
+
     it("reads the credential from the Secret, with its default key", () => {
       const world = seedWorld();
       world.secrets.push({ metadata: { name: "creds", namespace: "mcp-test" }, data: { token: Buffer.from("Bearer xyz\n").toString("base64") } });
