@@ -5,8 +5,7 @@ import { stringify } from "yaml";
 import type { OAuthProtectedResource } from "../api/mcp-gateway-extension.js";
 import type { Registry } from "../registry/schema.js";
 import type { Resolution } from "./registration-resolution.js";
-import { olderFirst } from "./extension-validation.js";
-import type { MCPGatewayExtension, MCPVirtualServer } from "./resources.js";
+import { olderFirst, type MCPGatewayExtension, type MCPVirtualServer } from "./resources.js";
 
 export function buildRegistries(validExtensions: MCPGatewayExtension[], resolutions: Resolution[], virtualServers: MCPVirtualServer[]): Map<string, Registry> {
   const virtual = virtualServers
