@@ -4,13 +4,13 @@ import { z } from "zod";
 export const LabelSelectorRequirementSchema = z.object({
   key: z.string().min(1).max(317).meta({ description: "The label key the requirement applies to." }),
   operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]).meta({ description: "How the key's value is matched: In, NotIn, Exists or DoesNotExist." }),
-  values: z.array(z.string().max(63)).optional().meta({ description: "Values for In and NotIn (at least one); empty for Exists and DoesNotExist." }),
+  values: z.array(z.string().max(63)).max(64).optional().meta({ description: "Values for In and NotIn (at least one); empty for Exists and DoesNotExist." }),
 });
 
 export const LabelSelectorSchema = z
   .object({
     matchLabels: z.record(z.string(), z.string().max(63)).optional().meta({ description: "Labels an object must carry with exactly these values." }),
-    matchExpressions: z.array(LabelSelectorRequirementSchema).optional().meta({ description: "Requirements an object's labels must all meet." }),
+    matchExpressions: z.array(LabelSelectorRequirementSchema).max(16).optional().meta({ description: "Requirements an object's labels must all meet." }),
   })
   .meta({
     description: "A Kubernetes label selector; its requirements are ANDed. An empty selector selects everything.",

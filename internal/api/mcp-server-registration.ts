@@ -34,7 +34,7 @@ export const MCPServerRegistrationSpecSchema = z
     }),
     toolPrefix: z.string().max(64).regex(new RegExp(TOOL_PREFIX_PATTERN)).optional().meta({
       description:
-        "Prepended to the server's tool and prompt names (with routeSelector: to each selected route's prefix). Letters, digits, _ and - only; cannot change once set to a non-empty value. Unique per Gateway: a prefix that starts another registration's prefix (or equals it, or is empty beside another) conflicts, and the registration created later is refused while the conflict lasts.",
+        "Prepended to the server's tool and prompt names (with routeSelector: to each selected route's prefix). Letters, digits, _ and - only; cannot change once set to a non-empty value. Unique per gateway: a non-empty prefix that starts another server's prefix (or equals it), or two empty prefixes, conflict, and the server registered later is refused (Ready=False, reason PrefixConflict) while the conflict lasts.",
     }),
     path: z.string().startsWith("/").default("/mcp").meta({ description: "Path of the server's MCP endpoint." }),
     credentialRef: CredentialRefSchema.optional(),

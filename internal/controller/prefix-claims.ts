@@ -1,6 +1,8 @@
 // Tool prefixes are unique and non-overlapping per broker (the registry of one extension
-// namespace, whatever Gateways it serves): a prefix that starts another (so also two equal ones,
-// and an empty one beside any other) could expose two servers' tools under one name. The
+// namespace, whatever Gateways it serves): a prefix that starts another (so also two equal ones)
+// would put one server's names into another's namespace. Two empty prefixes overlap; one empty
+// prefix beside prefixed servers is allowed (the usual "one unprefixed server" setup), and a name
+// clash it still allows is the broker's to settle by the registry's order, which is claim order. The
 // conflict is resolved from configuration alone, never from which server became ready first:
 // servers claim their prefixes in the order their registrations were created (then by
 // namespace/name; a selecting registration's routes by their age), and a server whose prefix
@@ -16,6 +18,7 @@ interface Claim {
 }
 
 function overlaps(a: string, b: string): boolean {
+  if (a === "" || b === "") return a === b;
   return a.startsWith(b) || b.startsWith(a);
 }
 
@@ -30,7 +33,7 @@ export function resolveAll(view: ClusterView, validExtensions: MCPGatewayExtensi
       return {
         ok: false,
         reason: RegistrationReason.PrefixConflict,
-        message: `tool prefix "${prefix}" overlaps the prefix "${rival.prefix}" of ${rival.holder}, which was created earlier; prefixes on one gateway must not start one another, so this server is not served until one of them changes`,
+        message: `tool prefix "${prefix}" overlaps the prefix "${rival.prefix}" of ${rival.holder}, registered first (by creation time, then namespace/name); prefixes on one gateway must not start one another, so this server is not served until one of them changes`,
       };
     }
     claims.push({ prefix, namespaces: resolution.namespaces, holder });
@@ -51,7 +54,7 @@ export function resolveAll(view: ClusterView, validExtensions: MCPGatewayExtensi
   return resolved;
 }
 
-/** The resolutions of every server that is served. */
+/** The resolutions of every server that is served, in claim order (oldest registration first). */
 export function servedResolutions(resolved: Map<string, Registered>): Resolution[] {
   return [...resolved.values()].flatMap((registered) => (registered.mode === "selector" ? registered.servers.map((server) => server.resolution) : [registered.resolution])).filter((resolution) => resolution.ok);
 }

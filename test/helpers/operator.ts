@@ -442,6 +442,16 @@ export function registrationYaml(namespace: string, name: string, route: string,
   return `${lines.join("\n")}\n`;
 }
 
+/** A registration of every HTTPRoute of its namespace that carries these labels (spec.routeSelector). */
+export function selectorRegistrationYaml(namespace: string, name: string, matchLabels: Record<string, string>, options: Pick<RegistrationOptions, "toolPrefix"> = {}): string {
+  return `${JSON.stringify({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: "MCPServerRegistration",
+    metadata: { name, namespace },
+    spec: { routeSelector: { matchLabels }, ...(options.toolPrefix === undefined ? {} : { toolPrefix: options.toolPrefix }) },
+  })}\n`;
+}
+
 export function virtualServerYaml(namespace: string, name: string, tools: string[], description = "tools for a test"): string {
   return `apiVersion: ${GROUP}/${VERSION}
 kind: MCPVirtualServer
@@ -489,7 +499,13 @@ export interface Condition {
 export interface CustomObject {
   metadata: { name: string; namespace: string; resourceVersion: string; generation?: number; finalizers?: string[]; deletionTimestamp?: string; uid?: string };
   spec: Record<string, unknown>;
-  status?: { conditions?: Condition[]; discoveredTools?: number; observedGeneration?: number };
+  status?: {
+    conditions?: Condition[];
+    discoveredTools?: number;
+    observedGeneration?: number;
+    readyServers?: string;
+    servers?: Array<{ name: string; toolPrefix: string; discoveredTools: number; conditions: Condition[] }>;
+  };
 }
 
 export type Plural = "mcpserverregistrations" | "mcpgatewayextensions" | "mcpvirtualservers";
