@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { startUpstreamServer, type UpstreamServer, type UpstreamServerOptions } from "../fixtures/upstream-server.js";
 import { sharedEnvtest, type Envtest } from "./envtest.js";
 import { brokerMain, freePort } from "./gateway-process.js";
 import { mcpMessages } from "./http.js";
@@ -788,6 +789,13 @@ export class Cleanups {
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) await step().catch((err: unknown) => console.warn(`cleanup: ${String(err)}`));
     this.steps = [];
+  }
+
+  /** An upstream MCP server fixture, stopped after the test. */
+  async upstream(name: string, options: Omit<UpstreamServerOptions, "name"> = {}): Promise<UpstreamServer> {
+    const server = await startUpstreamServer({ name, ...options });
+    this.add(() => server.stop());
+    return server;
   }
 
   /** A stack whose broker is stopped and whose objects are removed (while a controller can still drop finalizers) after the test. */

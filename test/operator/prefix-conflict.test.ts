@@ -3,7 +3,6 @@
 // registers its victim's prefix is refused, stays refused while the victim's upstream restarts, and takes the
 // prefix over only once the victim's registration is gone.
 import { expect } from "chai";
-import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
 import { getObject, isReady, listToolNames, notReadyWith, operatorSuite, readyCondition, recordTiming, registryText, sleep, waitForReady, within, type Stack, Cleanups } from "../helpers/operator.js";
 
@@ -16,12 +15,7 @@ describe("operator: tool prefixes unique per gateway (issue 13)", function () {
     await cleanups.run();
   });
 
-  async function upstream(name: string): Promise<UpstreamServer> {
-    const server = await startUpstreamServer({ name });
-    cleanups.add(() => server.stop());
-    return server;
-  }
-
+  const upstream = (name: string) => cleanups.upstream(name);
   const ready = (s: Stack, name: string) => waitForReady(suite.op, "mcpserverregistrations", s.namespace, name, isReady);
   const refused = (s: Stack, name: string, holder: string) =>
     waitForReady(suite.op, "mcpserverregistrations", s.namespace, name, (condition) => notReadyWith("overlaps the prefix")(condition) && condition.reason === "PrefixConflict" && condition.message.includes(`${s.namespace}/${holder}`));

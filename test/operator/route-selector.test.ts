@@ -2,7 +2,6 @@
 // carries the labels, each as a server of its own (its own prefix, its own entry in status.servers), and follows
 // routes as they gain or lose the label or go away; `kubectl get mcpsr -o wide` shows how many are in use.
 import { expect } from "chai";
-import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
 import { apply, listToolNames, operatorSuite, parseTable, readyCondition, recordTiming, registryText, selectorRegistrationYaml, waitForReady, within, Cleanups, type CustomObject } from "../helpers/operator.js";
 
@@ -18,12 +17,7 @@ describe("operator: label-selected servers (issue 12)", function () {
     await cleanups.run();
   });
 
-  async function upstream(name: string): Promise<UpstreamServer> {
-    const server = await startUpstreamServer({ name });
-    cleanups.add(() => server.stop());
-    return server;
-  }
-
+  const upstream = (name: string) => cleanups.upstream(name);
   const servers = (object: CustomObject) => (object.status?.servers ?? []).map((server) => [server.name, server.toolPrefix, server.discoveredTools, server.conditions.find((condition) => condition.type === "Ready")?.status]);
 
   it("a labelled route's server appears in the registry and in status; removing the label or the route removes it", async () => {
