@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import { controllerUsage, parseControllerOptions } from "../../internal/config/controller-options.js";
 import { splitAddress } from "../../internal/config/address.js";
-import { Controller } from "../../internal/controller/controller.js";
+import { newController } from "../../internal/controller/controller.js";
 import { loadKubeConfig } from "../../internal/kube/config.js";
 import { createLogger } from "../../internal/log/logger.js";
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(options["log-level"]);
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
-  const controller = new Controller(
+  const { manager, metrics } = newController(
     loadKubeConfig(),
     {
       workers: options.workers,
@@ -34,8 +34,8 @@ async function main(): Promise<void> {
   const probes = createServer((req, res) => {
     const send = (status: number, body: string, type = "application/json") => res.writeHead(status, { "content-type": type }).end(body);
     if (req.url === "/healthz") send(200, '{"status":"ok"}');
-    else if (req.url === "/readyz") send(controller.ready ? 200 : 503, JSON.stringify({ status: controller.ready ? "ready" : "syncing", leading: controller.leading }));
-    else if (req.url === "/metrics") void controller.metrics.registry.metrics().then((text) => send(200, text, controller.metrics.registry.contentType));
+    else if (req.url === "/readyz") send(manager.ready ? 200 : 503, JSON.stringify({ status: manager.ready ? "ready" : "syncing", leading: manager.leading }));
+    else if (req.url === "/metrics") void metrics.registry.metrics().then((text) => send(200, text, metrics.registry.contentType));
     else send(404, '{"error":"not found"}');
   });
   probes.listen(port, host);
@@ -48,14 +48,20 @@ async function main(): Promise<void> {
     log.info({ signal }, "shutting down");
     const deadline = setTimeout(() => process.exit(0), 10_000);
     deadline.unref();
-    await controller.stop();
+    await manager.stop();
     probes.close();
     process.exit(0);
   };
+  // client-go's choice: a replica that lost the lease exits, and its Deployment starts it again as a follower.
+  void manager.stopped.then((reason) => {
+    if (reason !== "lost-leadership") return;
+    log.error("lost leadership; exiting");
+    process.exit(1);
+  });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
-  await controller.start();
+  await manager.start();
   log.info({ probes: options["probe-address"], leaderElection: options["leader-elect"] }, "controller started");
 }
 

@@ -63,6 +63,7 @@ export function customResourceDefinition(resource: ResourceDefinition): Schema {
             type: column.type,
             jsonPath: column.jsonPath,
             ...(column.description === undefined ? {} : { description: column.description }),
+            ...(column.priority ? { priority: column.priority } : {}),
           })),
           schema: { openAPIV3Schema: sortKeys(resourceSchema(resource)) },
           subresources: { status: {} },

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ConditionsSchema } from "./condition.js";
 import { GATEWAY_API_GROUP } from "./group.js";
+import { LabelSelectorSchema } from "./label-selector.js";
 
 /** Exposed names must stay valid for common clients (`^[a-zA-Z0-9_-]{1,64}$`), so the prefix uses the same letters. */
 export const TOOL_PREFIX_PATTERN = "^[A-Za-z0-9_-]*$";
@@ -28,11 +29,18 @@ export const RegistrationOpenApiSchema = z
   })
   .meta({ description: "For transport openapi: where the document whose operations become tools is." });
 
+/** On a selected HTTPRoute: the prefix of its server's names, instead of the one derived from the route's name. */
+export const ROUTE_TOOL_PREFIX_ANNOTATION = "mcp.kagenti.com/tool-prefix";
+
 export const MCPServerRegistrationSpecSchema = z
   .object({
-    targetRef: RouteTargetRefSchema,
+    targetRef: RouteTargetRefSchema.optional(),
+    routeSelector: LabelSelectorSchema.optional().meta({
+      description: `Registers every HTTPRoute in the registration's namespace whose labels match, each as its own server, instead of one targetRef. A route's server is named after the route; its prefix is toolPrefix followed by the route's name (letters, digits, _ and - kept, others turned into _) and _, or the route's ${ROUTE_TOOL_PREFIX_ANNOTATION} annotation. Routes that gain or lose the labels come and go.`,
+    }),
     toolPrefix: z.string().max(64).regex(new RegExp(TOOL_PREFIX_PATTERN)).optional().meta({
-      description: "Prepended to the server's tool and prompt names. Letters, digits, _ and - only; cannot change once set to a non-empty value.",
+      description:
+        "Prepended to the server's tool and prompt names (with routeSelector: to each selected route's prefix). Letters, digits, _ and - only; cannot change once set to a non-empty value. Unique per gateway: a non-empty prefix that starts another server's prefix (or equals it), or two empty prefixes, conflict, and the server registered later is refused (Ready=False, reason PrefixConflict) while the conflict lasts.",
     }),
     path: z.string().startsWith("/").default("/mcp").meta({ description: "Path of the server's MCP endpoint." }),
     credentialRef: CredentialRefSchema.optional(),
@@ -46,6 +54,7 @@ export const MCPServerRegistrationSpecSchema = z
   .meta({
     "x-kubernetes-validations": [
       { rule: "(has(self.transport) && self.transport == 'openapi') == has(self.openapi)", message: "openapi is set exactly when transport is openapi" },
+      { rule: "has(self.targetRef) != has(self.routeSelector)", message: "exactly one of targetRef and routeSelector must be set" },
       {
         rule: "!has(oldSelf.toolPrefix) || oldSelf.toolPrefix == '' || (has(self.toolPrefix) && self.toolPrefix == oldSelf.toolPrefix)",
         message: "toolPrefix is immutable once set",
@@ -53,11 +62,24 @@ export const MCPServerRegistrationSpecSchema = z
     ],
   });
 
+export const ServerStatusSchema = z.object({
+  name: z.string().min(1).meta({ description: "The HTTPRoute this server is reached through." }),
+  toolPrefix: z.string().meta({ description: "Prefix of this server's tool and prompt names." }),
+  discoveredTools: z.number().int().min(0).meta({ description: "Tools the broker discovered on this server." }),
+  conditions: ConditionsSchema,
+});
+
 export const MCPServerRegistrationStatusSchema = z.object({
   conditions: ConditionsSchema.optional(),
   observedGeneration: z.number().int().min(0).optional().meta({ description: "The .metadata.generation last reconciled." }),
-  discoveredTools: z.number().int().min(0).optional().meta({ description: "Tools the broker discovered on the server." }),
+  discoveredTools: z.number().int().min(0).optional().meta({ description: "Tools the broker discovered on the server (with routeSelector: on all selected servers)." }),
+  servers: z
+    .array(ServerStatusSchema)
+    .optional()
+    .meta({ description: "With routeSelector: one entry per selected HTTPRoute.", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
+  readyServers: z.string().optional().meta({ description: 'Servers in use of those registered, e.g. "2/3".' }),
 });
 
 export type MCPServerRegistrationSpec = z.infer<typeof MCPServerRegistrationSpecSchema>;
 export type MCPServerRegistrationStatus = z.infer<typeof MCPServerRegistrationStatusSchema>;
+export type ServerStatus = z.infer<typeof ServerStatusSchema>;

@@ -9,10 +9,12 @@ export interface PrinterColumn {
   type: "string" | "integer" | "date";
   jsonPath: string;
   description?: string;
+  /** 0 (default): in `kubectl get`; 1: only with `-o wide`. */
+  priority?: 0 | 1;
 }
 
-export interface ResourceDefinition {
-  kind: string;
+export interface ResourceDefinition<Kind extends string = string> {
+  kind: Kind;
   plural: string;
   singular: string;
   shortNames: string[];
@@ -25,7 +27,7 @@ export interface ResourceDefinition {
 const READY: PrinterColumn = { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: "Whether the resource is in use" };
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
 
-export const MCP_GATEWAY_EXTENSION: ResourceDefinition = {
+export const MCP_GATEWAY_EXTENSION: ResourceDefinition<"MCPGatewayExtension"> = {
   kind: "MCPGatewayExtension",
   plural: "mcpgatewayextensions",
   singular: "mcpgatewayextension",
@@ -36,12 +38,12 @@ export const MCP_GATEWAY_EXTENSION: ResourceDefinition = {
   columns: [READY, AGE],
 };
 
-export const MCP_SERVER_REGISTRATION: ResourceDefinition = {
+export const MCP_SERVER_REGISTRATION: ResourceDefinition<"MCPServerRegistration"> = {
   kind: "MCPServerRegistration",
   plural: "mcpserverregistrations",
   singular: "mcpserverregistration",
   shortNames: ["mcpsr"],
-  description: "Registers the MCP server behind an HTTPRoute with the MCP gateway.",
+  description: "Registers the MCP server behind an HTTPRoute, or every HTTPRoute a label selector picks, with the MCP gateway.",
   spec: MCPServerRegistrationSpecSchema,
   status: MCPServerRegistrationStatusSchema,
   columns: [
@@ -52,10 +54,12 @@ export const MCP_SERVER_REGISTRATION: ResourceDefinition = {
     { name: "Tools", type: "integer", jsonPath: ".status.discoveredTools", description: "Tools discovered" },
     { name: "Credentials", type: "string", jsonPath: ".spec.credentialRef.name", description: "Secret with the server's credential" },
     AGE,
+    { name: "Servers", type: "string", jsonPath: ".status.readyServers", description: "Servers in use of those registered (one per selected HTTPRoute)", priority: 1 },
+    { name: "Selector", type: "string", jsonPath: ".spec.routeSelector", description: "The label selector picking HTTPRoutes", priority: 1 },
   ],
 };
 
-export const MCP_VIRTUAL_SERVER: ResourceDefinition = {
+export const MCP_VIRTUAL_SERVER: ResourceDefinition<"MCPVirtualServer"> = {
   kind: "MCPVirtualServer",
   plural: "mcpvirtualservers",
   singular: "mcpvirtualserver",
@@ -66,4 +70,13 @@ export const MCP_VIRTUAL_SERVER: ResourceDefinition = {
   columns: [READY, AGE],
 };
 
-export const RESOURCES = [MCP_GATEWAY_EXTENSION, MCP_SERVER_REGISTRATION, MCP_VIRTUAL_SERVER];
+/** The kinds of our own resources. */
+export type OwnKind = typeof MCP_GATEWAY_EXTENSION.kind | typeof MCP_SERVER_REGISTRATION.kind | typeof MCP_VIRTUAL_SERVER.kind;
+
+export const RESOURCES: Array<ResourceDefinition<OwnKind>> = [MCP_GATEWAY_EXTENSION, MCP_SERVER_REGISTRATION, MCP_VIRTUAL_SERVER];
+
+export const RESOURCE_OF: Record<OwnKind, ResourceDefinition<OwnKind>> = {
+  MCPGatewayExtension: MCP_GATEWAY_EXTENSION,
+  MCPServerRegistration: MCP_SERVER_REGISTRATION,
+  MCPVirtualServer: MCP_VIRTUAL_SERVER,
+};

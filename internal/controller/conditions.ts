@@ -14,7 +14,8 @@ export function setCondition(current: Condition[] | undefined, desired: DesiredC
   const previous = current?.find((condition) => condition.type === desired.type);
   const next: Condition = {
     ...desired,
-    observedGeneration: generation,
+    // Absent rather than undefined, so a condition compares equal to itself after a round trip through JSON.
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
     lastTransitionTime: previous && previous.status === desired.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z"),
   };
   return [...(current ?? []).filter((condition) => condition.type !== desired.type), next].sort((a, b) => a.type.localeCompare(b.type));

@@ -5,8 +5,9 @@
 import { GATEWAY_API_GROUP, GROUP } from "../api/group.js";
 import { OAuthProtectedResourceSchema } from "../api/mcp-gateway-extension.js";
 import type { ClusterView, Verdict } from "./cluster-view.js";
+import { selects } from "./label-selector.js";
 import { referenceAllowed } from "./reference-grants.js";
-import { key, time, type Listener, type MCPGatewayExtension } from "./resources.js";
+import { key, olderFirst, type Listener, type MCPGatewayExtension } from "./resources.js";
 
 export const ExtensionReason = {
   Valid: "ValidMCPGatewayExtension",
@@ -27,15 +28,7 @@ function listenerAllows(listener: Listener, gatewayNamespace: string, namespace:
   const from = allowed?.from ?? "Same";
   if (from === "All") return true;
   if (from === "Same") return namespace === gatewayNamespace;
-  const labels = view.namespace(namespace)?.metadata.labels ?? {};
-  return Object.entries(allowed?.selector?.matchLabels ?? {}).every(([label, value]) => labels[label] === value);
-}
-
-/** Orders extensions oldest first, ties by name, so every replica decides alike: the older one wins a Gateway. */
-export function olderFirst(a: MCPGatewayExtension, b: MCPGatewayExtension): number {
-  const byAge = time(a.metadata.creationTimestamp) - time(b.metadata.creationTimestamp);
-  if (byAge !== 0) return byAge;
-  return key(a.metadata) < key(b.metadata) ? -1 : key(a.metadata) > key(b.metadata) ? 1 : 0;
+  return selects(allowed?.selector ?? {}, view.namespace(namespace)?.metadata.labels);
 }
 
 /** The CRD's patterns catch most bad URLs on apply; this catches the rest (e.g. a port above 65535). */
@@ -78,4 +71,9 @@ export function validateExtension(extension: MCPGatewayExtension, view: ClusterV
     .find((other) => olderFirst(other, extension) < 0);
   if (rival) return invalid(`conflict: Gateway ${gatewayName} is already targeted by MCPGatewayExtension ${key(rival.metadata)}`);
   return { ready: true, reason: ExtensionReason.Valid, message: `serving Gateway ${gatewayName}` };
+}
+
+/** The extensions in use: valid and not being deleted. */
+export function validExtensions(view: ClusterView): MCPGatewayExtension[] {
+  return view.extensions().filter((extension) => !extension.metadata.deletionTimestamp && validateExtension(extension, view).ready);
 }

@@ -6,8 +6,11 @@ export class ControllerMetrics {
   readonly reconciles: Counter<"kind" | "result">;
   readonly reconcileDuration: Histogram<"kind">;
   readonly writes: Counter<"kind" | "what">;
+  /** Set by the manager that owns the queue. */
+  queueDepth: () => number = () => 0;
 
-  constructor(queueDepth: () => number) {
+  constructor() {
+    const depth = () => this.queueDepth();
     const registers = [this.registry];
     this.reconciles = new Counter({ name: "mcp_controller_reconciles_total", help: "Reconciles by kind and result (success or error).", labelNames: ["kind", "result"], registers });
     this.reconcileDuration = new Histogram({ name: "mcp_controller_reconcile_duration_seconds", help: "Time one reconcile took.", labelNames: ["kind"], registers, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
@@ -17,7 +20,7 @@ export class ControllerMetrics {
       help: "Keys waiting to be reconciled.",
       registers,
       collect() {
-        this.set(queueDepth());
+        this.set(depth());
       },
     });
   }

@@ -1,24 +1,27 @@
-// Turns an MCPServerRegistration into a registry entry: HTTPRoute -> its accepted parent
+// Turns an MCPServerRegistration into registry entries: HTTPRoute -> its accepted parent
 // Gateways -> a valid extension for one of them -> the route's hostname and its backend's URL,
 // plus the credential from the referenced Secret. Every way this can fail has its own message.
+// A registration names one route (targetRef) or selects routes by label (routeSelector): each
+// selected route is a server of its own, with a prefix of its own.
 import { z } from "zod";
 import { GATEWAY_API_GROUP, GROUP } from "../api/group.js";
-import { MCPServerRegistrationSpecSchema } from "../api/mcp-server-registration.js";
+import { MCPServerRegistrationSpecSchema, ROUTE_TOOL_PREFIX_ANNOTATION, TOOL_PREFIX_PATTERN, type MCPServerRegistrationSpec } from "../api/mcp-server-registration.js";
 import type { RegistryServer } from "../registry/schema.js";
 import type { ClusterView } from "./cluster-view.js";
 import { gatewayKeyOf } from "./extension-validation.js";
+import { selects } from "./label-selector.js";
 import { referenceAllowed } from "./reference-grants.js";
-import type { HTTPRoute, MCPGatewayExtension, MCPServerRegistration } from "./resources.js";
+import { olderFirst, type HTTPRoute, type MCPGatewayExtension, type MCPServerRegistration } from "./resources.js";
 
 export const RegistrationReason = {
   Ready: "Ready",
   NotReady: "NotReady",
   ReferenceGrantRequired: "ReferenceGrantRequired",
+  PrefixConflict: "PrefixConflict",
 } as const;
 
-export type Resolution =
-  | { ok: true; server: RegistryServer; namespaces: string[] }
-  | { ok: false; reason: (typeof RegistrationReason)[keyof typeof RegistrationReason]; message: string };
+export type Served = { ok: true; server: RegistryServer; namespaces: string[] };
+export type Resolution = Served | { ok: false; reason: (typeof RegistrationReason)[keyof typeof RegistrationReason]; message: string };
 
 const HTTPS_PROTOCOLS = new Set(["https", "kubernetes.io/https"]);
 
@@ -42,17 +45,75 @@ function acceptedGateways(route: HTTPRoute): Set<string> {
   return accepted;
 }
 
-export function resolveRegistration(registration: MCPServerRegistration, view: ClusterView, validExtensions: MCPGatewayExtension[]): Resolution {
-  const namespace = registration.metadata.namespace ?? "";
+/** One server a selecting registration asks for: the route it is reached through, its prefix, and what became of it. */
+export interface SelectedServer {
+  route: string;
+  toolPrefix: string;
+  resolution: Resolution;
+}
+
+/** What a registration asks for: one server (targetRef), one per selected route (routeSelector), or nothing (a spec that does not parse). */
+export type Registered = { mode: "target"; resolution: Resolution } | { mode: "selector"; servers: SelectedServer[] } | { mode: "invalid"; resolution: Resolution };
+
+function parseSpec(registration: MCPServerRegistration): { spec: MCPServerRegistrationSpec } | { invalid: Resolution } {
   const parsed = MCPServerRegistrationSpecSchema.safeParse(registration.spec);
-  if (!parsed.success) return notReady(`invalid spec: ${z.prettifyError(parsed.error).replaceAll("\n", "; ")}`);
-  const spec = parsed.data;
-  const routeNamespace = spec.targetRef.namespace ?? namespace;
-  const routeName = `${routeNamespace}/${spec.targetRef.name}`;
-  if (!referenceAllowed(view.referenceGrants(), { group: GROUP, kind: "MCPServerRegistration", namespace }, { group: GATEWAY_API_GROUP, kind: "HTTPRoute", name: spec.targetRef.name, namespace: routeNamespace })) {
-    return grantRequired(`a ReferenceGrant in namespace ${routeNamespace} must allow MCPServerRegistration from namespace ${namespace} to reference HTTPRoute ${spec.targetRef.name}`);
+  if (!parsed.success) return { invalid: notReady(`invalid spec: ${z.prettifyError(parsed.error).replaceAll("\n", "; ")}`) };
+  if (Boolean(parsed.data.targetRef) === Boolean(parsed.data.routeSelector)) return { invalid: notReady("invalid spec: exactly one of targetRef and routeSelector must be set") };
+  return { spec: parsed.data };
+}
+
+/** The registration with a targetRef, resolved to its one server. */
+export function resolveRegistration(registration: MCPServerRegistration, view: ClusterView, validExtensions: MCPGatewayExtension[]): Resolution {
+  const registered = resolveRegistered(registration, view, validExtensions);
+  if (registered.mode === "selector") return notReady("the registration selects routes by label: see status.servers");
+  return registered.resolution;
+}
+
+export function resolveRegistered(registration: MCPServerRegistration, view: ClusterView, validExtensions: MCPGatewayExtension[]): Registered {
+  const parsed = parseSpec(registration);
+  if ("invalid" in parsed) return { mode: "invalid", resolution: parsed.invalid };
+  const { spec } = parsed;
+  const namespace = registration.metadata.namespace ?? "";
+  const name = `${namespace}/${registration.metadata.name}`;
+  if (spec.targetRef) {
+    const target = { namespace: spec.targetRef.namespace ?? namespace, name: spec.targetRef.name };
+    return { mode: "target", resolution: resolveRoute(registration, spec, target, { name, toolPrefix: spec.toolPrefix ?? "" }, view, validExtensions) };
   }
-  const route = view.route(routeNamespace, spec.targetRef.name);
+  const selected = view
+    .routes(namespace)
+    .filter((route) => selects(spec.routeSelector ?? {}, route.metadata.labels))
+    .sort(olderFirst);
+  return {
+    mode: "selector",
+    servers: selected.map((route) => {
+      const toolPrefix = route.metadata.annotations?.[ROUTE_TOOL_PREFIX_ANNOTATION] ?? `${spec.toolPrefix ?? ""}${route.metadata.name.replace(/[^A-Za-z0-9_-]/g, "_")}_`;
+      const target = { namespace, name: route.metadata.name };
+      const resolution = PREFIX.test(toolPrefix)
+        ? resolveRoute(registration, spec, target, { name: `${name}/${route.metadata.name}`, toolPrefix }, view, validExtensions)
+        : notReady(`annotation ${ROUTE_TOOL_PREFIX_ANNOTATION} of HTTPRoute ${namespace}/${route.metadata.name} must match ${TOOL_PREFIX_PATTERN} and have at most ${MAX_PREFIX_LENGTH} characters`);
+      return { route: route.metadata.name, toolPrefix, resolution };
+    }),
+  };
+}
+
+const MAX_PREFIX_LENGTH = 64;
+const PREFIX = new RegExp(`(?=^.{0,${MAX_PREFIX_LENGTH}}$)${TOOL_PREFIX_PATTERN}`);
+
+function resolveRoute(
+  registration: MCPServerRegistration,
+  spec: MCPServerRegistrationSpec,
+  target: { namespace: string; name: string },
+  server: { name: string; toolPrefix: string },
+  view: ClusterView,
+  validExtensions: MCPGatewayExtension[],
+): Resolution {
+  const namespace = registration.metadata.namespace ?? "";
+  const routeNamespace = target.namespace;
+  const routeName = `${routeNamespace}/${target.name}`;
+  if (!referenceAllowed(view.referenceGrants(), { group: GROUP, kind: "MCPServerRegistration", namespace }, { group: GATEWAY_API_GROUP, kind: "HTTPRoute", name: target.name, namespace: routeNamespace })) {
+    return grantRequired(`a ReferenceGrant in namespace ${routeNamespace} must allow MCPServerRegistration from namespace ${namespace} to reference HTTPRoute ${target.name}`);
+  }
+  const route = view.route(routeNamespace, target.name);
   if (!route) return notReady(`HTTPRoute ${routeName} not found`);
   const hostname = route.spec.hostnames?.[0];
   if (!hostname) return notReady(`HTTPRoute ${routeName} has no hostname`);
@@ -95,10 +156,10 @@ export function resolveRegistration(registration: MCPServerRegistration, view: C
   return {
     ok: true,
     server: {
-      name: `${namespace}/${registration.metadata.name}`,
+      name: server.name,
       url: `${scheme}://${host}:${port}${spec.path}`,
       hostname,
-      toolPrefix: spec.toolPrefix ?? "",
+      toolPrefix: server.toolPrefix,
       ...(spec.transport === undefined ? {} : { transport: spec.transport }),
       ...(spec.openapi === undefined ? {} : { openapi: spec.openapi }),
       ...(credential === undefined ? {} : { credential }),

@@ -1,12 +1,12 @@
 // The registry each valid extension's broker serves: every registration resolved to that
-// extension, every virtual server, and the extension's protected-resource metadata and ping interval. Sorted, so
-// the same cluster state gives the same bytes.
+// extension, every virtual server, and the extension's protected-resource metadata and ping interval. Ordered, so
+// the same cluster state gives the same bytes: servers in the order given (claim order, oldest registration
+// first, so a name clash can be settled by position), virtual servers by name.
 import { stringify } from "yaml";
 import type { OAuthProtectedResource } from "../api/mcp-gateway-extension.js";
 import type { Registry } from "../registry/schema.js";
 import type { Resolution } from "./registration-resolution.js";
-import { olderFirst } from "./extension-validation.js";
-import type { MCPGatewayExtension, MCPVirtualServer } from "./resources.js";
+import { olderFirst, type MCPGatewayExtension, type MCPVirtualServer } from "./resources.js";
 
 export function buildRegistries(validExtensions: MCPGatewayExtension[], resolutions: Resolution[], virtualServers: MCPVirtualServer[]): Map<string, Registry> {
   const virtual = virtualServers
@@ -26,7 +26,6 @@ export function buildRegistries(validExtensions: MCPGatewayExtension[], resoluti
     if (!resolution.ok) continue;
     for (const namespace of resolution.namespaces) registries.get(namespace)?.servers.push(resolution.server);
   }
-  for (const registry of registries.values()) registry.servers.sort((a, b) => a.name.localeCompare(b.name));
   return registries;
 }
 

@@ -1,34 +1,30 @@
 // The shapes of the objects the controller reads, as far as it reads them. Our own resources'
 // specs come from internal/api; Gateway API and core objects are typed to the fields used.
 import type { Condition } from "../api/condition.js";
+import type { LabelSelector } from "../api/label-selector.js";
 import type { MCPGatewayExtensionSpec, MCPGatewayExtensionStatus } from "../api/mcp-gateway-extension.js";
 import type { MCPServerRegistrationSpec, MCPServerRegistrationStatus } from "../api/mcp-server-registration.js";
 import type { MCPVirtualServerSpec, MCPVirtualServerStatus } from "../api/mcp-virtual-server.js";
+import type { OwnKind } from "../api/resources.js";
+import type { ObjectMeta } from "../kube/resource.js";
 
-export interface Meta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string | Date;
-  deletionTimestamp?: string | Date;
-  finalizers?: string[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+/** The one metadata type of every object the controller reads and writes. */
+export type Meta = ObjectMeta;
 
-interface Resource<Spec, Status> {
+interface Resource<Kind extends OwnKind, Spec, Status> {
   apiVersion?: string;
-  kind?: string;
+  kind?: Kind;
   metadata: Meta;
   spec: Spec;
   status?: Status;
 }
 
-export type MCPGatewayExtension = Resource<MCPGatewayExtensionSpec, MCPGatewayExtensionStatus>;
-export type MCPServerRegistration = Resource<MCPServerRegistrationSpec, MCPServerRegistrationStatus>;
-export type MCPVirtualServer = Resource<MCPVirtualServerSpec, MCPVirtualServerStatus>;
+export type MCPGatewayExtension = Resource<"MCPGatewayExtension", MCPGatewayExtensionSpec, MCPGatewayExtensionStatus>;
+export type MCPServerRegistration = Resource<"MCPServerRegistration", MCPServerRegistrationSpec, MCPServerRegistrationStatus>;
+export type MCPVirtualServer = Resource<"MCPVirtualServer", MCPVirtualServerSpec, MCPVirtualServerStatus>;
+
+/** One of our own resources, whatever its kind. */
+export type OwnResource = MCPGatewayExtension | MCPServerRegistration | MCPVirtualServer;
 
 export interface ParentReference {
   group?: string;
@@ -40,7 +36,7 @@ export interface ParentReference {
 
 export interface Listener {
   name: string;
-  allowedRoutes?: { namespaces?: { from?: "All" | "Same" | "Selector"; selector?: { matchLabels?: Record<string, string> } } };
+  allowedRoutes?: { namespaces?: { from?: "All" | "Same" | "Selector"; selector?: LabelSelector } };
 }
 
 export interface Gateway {
@@ -87,10 +83,18 @@ export interface Namespace {
   metadata: Meta;
 }
 
+/** NAMESPACE/NAME, as messages and the registry name objects. */
 export function key(meta: Meta): string {
   return `${meta.namespace ?? ""}/${meta.name}`;
 }
 
-export function time(value: string | Date | undefined): number {
+export function time(value: string | undefined): number {
   return value === undefined ? 0 : new Date(value).getTime();
+}
+
+/** Orders objects oldest first, ties by namespace/name, so every replica decides alike. */
+export function olderFirst(a: { metadata: Meta }, b: { metadata: Meta }): number {
+  const byAge = time(a.metadata.creationTimestamp) - time(b.metadata.creationTimestamp);
+  if (byAge !== 0) return byAge;
+  return key(a.metadata) < key(b.metadata) ? -1 : key(a.metadata) > key(b.metadata) ? 1 : 0;
 }

@@ -1,45 +1,71 @@
 // Everything the controller writes: resource status (through the status subresource), finalizers,
-// the registry Secrets and the session key Secrets. Each write is counted, so a restart that rewrites nothing can be seen.
+// the registry Secrets, the session key Secrets and Events. Each API write is counted, so a restart that rewrites
+// nothing can be seen. The reconcilers see the ClusterWriter interface, so they run over an in-memory one in tests.
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/group.js";
+import { RESOURCE_OF, type OwnKind } from "../api/resources.js";
+import { EventRecorder } from "../kube/events.js";
+import type { Logger } from "../log/logger.js";
 import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
 import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
 import type { ControllerMetrics } from "./metrics.js";
-import type { Meta, Secret } from "./resources.js";
+import type { Meta, OwnResource, Secret } from "./resources.js";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "mcp-gateway-controller";
+
+export type EventType = "Normal" | "Warning";
+
+export interface ClusterWriter {
+  /** Replaces the status; the resourceVersion makes a stale write fail (409) and the request retry. */
+  status(kind: OwnKind, object: OwnResource, status: Record<string, unknown>): Promise<void>;
+  finalizers(kind: OwnKind, object: OwnResource, finalizers: string[]): Promise<void>;
+  /** Writes the registry Secret unless it already holds exactly this text; true when it wrote. */
+  registry(namespace: string, current: Secret | undefined, text: string): Promise<boolean>;
+  /** Creates the session key Secret with a new random key; an existing one answers 409 and is left alone. */
+  sessionKey(namespace: string): Promise<void>;
+  rotateSessionKey(secret: Secret, rotation: string): Promise<void>;
+  /** Records an Event; never fails. */
+  event(object: OwnResource, type: EventType, reason: string, message: string): void;
+}
 
 /** Where one of our resources lives, as CustomObjectsApi takes it. */
 function address(plural: string, meta: Meta) {
   return { group: GROUP, version: VERSION, plural, namespace: meta.namespace ?? "", name: meta.name };
 }
 
-export class Writers {
+export class Writers implements ClusterWriter {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
+  private readonly events: EventRecorder;
 
   constructor(
     kc: KubeConfig,
     private readonly metrics: ControllerMetrics,
+    log: Logger,
   ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
+    this.events = new EventRecorder(kc, MANAGED_BY, log);
   }
 
-  /** Replaces the status; the resourceVersion makes a stale write fail (409) and the key retry. */
-  async status(plural: string, object: { metadata: Meta; status?: unknown }, status: unknown): Promise<void> {
+  async status(kind: OwnKind, object: OwnResource, status: Record<string, unknown>): Promise<void> {
+    const { plural } = RESOURCE_OF[kind];
     await this.custom.replaceNamespacedCustomObjectStatus({ ...address(plural, object.metadata), body: { ...object, status } });
     this.metrics.writes.inc({ kind: plural, what: "status" });
   }
 
-  async finalizers(plural: string, object: { metadata: Meta }, finalizers: string[]): Promise<void> {
+  async finalizers(kind: OwnKind, object: OwnResource, finalizers: string[]): Promise<void> {
+    const { plural } = RESOURCE_OF[kind];
     await this.custom.replaceNamespacedCustomObject({ ...address(plural, object.metadata), body: { ...object, metadata: { ...object.metadata, finalizers } } });
     this.metrics.writes.inc({ kind: plural, what: "finalizers" });
   }
 
-  /** Writes the registry Secret unless it already holds exactly this text. */
+  event(object: OwnResource, type: EventType, reason: string, message: string): void {
+    this.events.record(object, type, reason, message);
+  }
+
   async registry(namespace: string, current: Secret | undefined, text: string): Promise<boolean> {
     const encoded = Buffer.from(text).toString("base64");
     if (current?.data?.[REGISTRY_SECRET_KEY] === encoded) return false;
@@ -54,7 +80,6 @@ export class Writers {
     return true;
   }
 
-  /** Creates the session key Secret with a new random key. Only create: an existing Secret answers 409 and is left alone. */
   async sessionKey(namespace: string): Promise<void> {
     const body: V1Secret = {
       metadata: { name: SESSION_KEY_SECRET_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },

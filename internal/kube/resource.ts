@@ -1,6 +1,5 @@
 // What the kube plumbing works on: any object with metadata, of any resource, addressed by group/version/plural
 // so that core types, Gateway API types and our own CRDs take the same code path.
-import type { V1ObjectMeta } from "@kubernetes/client-node";
 
 export interface ResourceType {
   /** "" for the core group (ConfigMap, Secret, Service, ...). */
@@ -10,17 +9,32 @@ export interface ResourceType {
   plural: string;
 }
 
+/** metav1.ObjectMeta as it arrives on the wire (JSON: timestamps are RFC 3339 strings), to the fields we read. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
 /**
- * What the cache needs of an object. Looser than KubeObject, so that client-node's model classes (V1Secret, ...
- * with metadata made required) fit as well: being classes, they have no index signature.
+ * What the cache and the event recorder need of an object: the address fields only, so that our resource
+ * types and client-node's model classes (V1Secret, ... whose metadata is optional and typed with Dates) fit alike.
  */
 export interface ObjectWithMetadata {
   apiVersion?: string;
   kind?: string;
-  metadata: V1ObjectMeta;
+  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
-export type KubeObject = { apiVersion?: string; kind?: string; metadata: V1ObjectMeta; [key: string]: unknown };
+/** An object of a resource the code has no type for. */
+export type KubeObject = { apiVersion?: string; kind?: string; metadata: ObjectMeta; [key: string]: unknown };
 
 /** The REST collection path, e.g. /api/v1/namespaces/ns/configmaps or /apis/gateway.networking.k8s.io/v1/httproutes. */
 export function resourcePath(resource: ResourceType, namespace?: string): string {

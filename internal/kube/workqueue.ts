@@ -4,6 +4,7 @@
 //  - a key is never processed by two workers at once: added while processing, it runs once more afterwards;
 //  - when processing throws, the key comes back after baseDelay * 2^(earlier failures), capped at maxDelay;
 //    a success forgets the failures.
+// Keys may be structured values (typed requests); `identify` says when two of them are the same key.
 import type { Logger } from "../log/logger.js";
 
 export interface WorkQueueOptions {
@@ -17,15 +18,18 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
 }
 
-export class WorkQueue {
+/** Identifies a key: two keys with the same identity are one key. Strings identify themselves. */
+export type KeyIdentity<K> = (key: K) => string;
+
+export class WorkQueue<K = string> {
   /** Called after every processing of a key, with the error if it threw: a hook for metrics. */
-  onProcessed?: (key: string, durationMs: number, error?: unknown) => void;
+  onProcessed?: (key: K, durationMs: number, error?: unknown) => void;
 
   /** Keys ready to be processed, in the order they were added. */
-  private readonly waiting = new Set<string>();
+  private readonly waiting = new Map<string, K>();
   private readonly processing = new Set<string>();
   /** Keys added while being processed: they wait again once that ends. */
-  private readonly addedWhileProcessing = new Set<string>();
+  private readonly addedWhileProcessing = new Map<string, K>();
   private readonly delayed = new Map<string, { readyAt: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<string, number>();
   private readonly baseDelayMs: number;
@@ -35,8 +39,9 @@ export class WorkQueue {
 
   constructor(
     private readonly options: WorkQueueOptions,
-    private readonly process: (key: string) => Promise<void>,
+    private readonly process: (key: K) => Promise<void>,
     private readonly log: Logger,
+    private readonly identify: KeyIdentity<K> = String,
   ) {
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
@@ -47,26 +52,28 @@ export class WorkQueue {
     return this.waiting.size + this.addedWhileProcessing.size;
   }
 
-  add(key: string): void {
+  add(key: K): void {
     if (this.drained) return;
-    if (this.processing.has(key)) this.addedWhileProcessing.add(key);
-    else this.waiting.add(key);
+    const id = this.identify(key);
+    if (this.processing.has(id)) this.addedWhileProcessing.set(id, key);
+    else if (!this.waiting.has(id)) this.waiting.set(id, key);
     this.dispatch();
   }
 
   /** Adds the key after a delay. Of several delayed adds of one key, the earliest wins, as in client-go. */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: K, delayMs: number): void {
     if (this.drained) return;
     if (delayMs <= 0) return this.add(key);
+    const id = this.identify(key);
     const readyAt = Date.now() + delayMs;
-    const pending = this.delayed.get(key);
+    const pending = this.delayed.get(id);
     if (pending && pending.readyAt <= readyAt) return;
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
-      this.delayed.delete(key);
+      this.delayed.delete(id);
       this.add(key);
     }, delayMs);
-    this.delayed.set(key, { readyAt, timer });
+    this.delayed.set(id, { readyAt, timer });
   }
 
   /** Starts the workers. Keys added before wait until then. */
@@ -90,42 +97,46 @@ export class WorkQueue {
 
   private dispatch(): void {
     if (!this.started || this.drained) return;
-    for (const key of this.waiting) {
+    for (const [id, key] of this.waiting) {
       if (this.processing.size >= this.options.workers) return;
-      this.waiting.delete(key);
-      this.processing.add(key);
-      void this.work(key);
+      this.waiting.delete(id);
+      this.processing.add(id);
+      void this.work(id, key);
     }
   }
 
-  private async work(key: string): Promise<void> {
+  private async work(id: string, key: K): Promise<void> {
     const start = performance.now();
     let failed = false;
     let error: unknown;
     try {
       await this.process(key);
-      this.failures.delete(key);
+      this.failures.delete(id);
     } catch (err) {
       failed = true;
       error = err;
-      this.retryLater(key, err);
+      this.retryLater(id, key, err);
     }
-    this.processing.delete(key);
-    if (this.addedWhileProcessing.delete(key)) this.waiting.add(key);
+    this.processing.delete(id);
+    const again = this.addedWhileProcessing.get(id);
+    if (again !== undefined) {
+      this.addedWhileProcessing.delete(id);
+      this.waiting.set(id, again);
+    }
     this.report(key, performance.now() - start, failed, error);
     if (this.drained && this.processing.size === 0) this.drained.resolve();
     this.dispatch();
   }
 
-  private retryLater(key: string, err: unknown): void {
-    const failures = this.failures.get(key) ?? 0;
-    this.failures.set(key, failures + 1);
+  private retryLater(id: string, key: K, err: unknown): void {
+    const failures = this.failures.get(id) ?? 0;
+    this.failures.set(id, failures + 1);
     const delayMs = Math.min(this.baseDelayMs * 2 ** failures, this.maxDelayMs);
-    this.log.warn({ err: err instanceof Error ? err.message : String(err), queue: this.options.name, key, failures: failures + 1, retryInMs: delayMs }, "work queue: processing failed; will retry");
+    this.log.warn({ err: err instanceof Error ? err.message : String(err), queue: this.options.name, key: id, failures: failures + 1, retryInMs: delayMs }, "work queue: processing failed; will retry");
     this.addAfter(key, delayMs);
   }
 
-  private report(key: string, durationMs: number, failed: boolean, error: unknown): void {
+  private report(key: K, durationMs: number, failed: boolean, error: unknown): void {
     try {
       if (failed) this.onProcessed?.(key, durationMs, error);
       else this.onProcessed?.(key, durationMs);

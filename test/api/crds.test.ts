@@ -287,7 +287,8 @@ describe("api: CRDs on a real API server", function () {
     const ns = uniqueNamespace("crd-invalid");
     await createNamespace(env, ns);
     await expectRejected(env, registration(ns, "no-name", "  targetRef:\n    kind: HTTPRoute"), "spec.targetRef.name: Required value");
-    await expectRejected(env, registration(ns, "no-target", "  toolPrefix: a_"), "spec.targetRef: Required value");
+    // targetRef became optional beside routeSelector (issue 12): one of the two is required.
+    await expectRejected(env, registration(ns, "no-target", "  toolPrefix: a_"), "exactly one of targetRef and routeSelector must be set");
     await expectRejected(env, `apiVersion: mcp.kagenti.com/v1alpha1\nkind: MCPServerRegistration\nmetadata:\n  name: no-spec\n  namespace: ${ns}\n`, "spec: Required value");
     await expectRejected(env, registration(ns, "wrong-kind", "  targetRef:\n    kind: Service\n    name: route"), 'spec.targetRef.kind: Unsupported value: "Service": supported values: "HTTPRoute"');
     await expectRejected(

@@ -1,75 +1,11 @@
 // The rules that turn resources into extension verdicts and registry entries, checked on plain
 // objects: every message a user can see in `kubectl get mcpsr` has a case here.
 import { expect } from "chai";
-import type { PublishedStatus } from "../../internal/brokerstatus/schema.js";
-import type { ClusterView } from "../../internal/controller/cluster-view.js";
 import { validateExtension } from "../../internal/controller/extension-validation.js";
 import { registrationReadiness, virtualServerReadiness } from "../../internal/controller/registration-readiness.js";
 import { resolveRegistration } from "../../internal/controller/registration-resolution.js";
-import type { Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, ReferenceGrant, Secret, Service } from "../../internal/controller/resources.js";
-
-interface World {
-  extensions: MCPGatewayExtension[];
-  registrations: MCPServerRegistration[];
-  gateways: Gateway[];
-  routes: HTTPRoute[];
-  grants: ReferenceGrant[];
-  services: Service[];
-  secrets: Secret[];
-  status: Record<string, PublishedStatus>;
-}
-
-function viewOf(world: World): ClusterView {
-  const find = <T extends { metadata: { namespace?: string; name: string } }>(list: T[], namespace: string, name: string) =>
-    list.find((item) => item.metadata.namespace === namespace && item.metadata.name === name);
-  return {
-    extensions: () => world.extensions,
-    registrations: () => world.registrations,
-    virtualServers: () => [],
-    gateway: (ns, name) => find(world.gateways, ns, name),
-    route: (ns, name) => find(world.routes, ns, name),
-    referenceGrants: () => world.grants,
-    service: (ns, name) => find(world.services, ns, name),
-    secret: (ns, name) => find(world.secrets, ns, name),
-    namespace: () => undefined,
-    brokerStatus: (ns) => world.status[ns],
-  };
-}
-
-const accepted = [{ type: "Accepted", status: "True" as const, reason: "Accepted", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" }];
-
-function seedWorld(): World {
-  return {
-    extensions: [
-      {
-        metadata: { name: "mcp-extension", namespace: "mcp-test", uid: "e1", creationTimestamp: "2026-01-01T00:00:00Z" },
-        spec: { targetRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway", namespace: "gateway-system" }, backendPingIntervalSeconds: 60 },
-      },
-    ],
-    registrations: [],
-    gateways: [{ metadata: { name: "mcp-gateway", namespace: "gateway-system" }, spec: { listeners: [{ name: "mcp", allowedRoutes: { namespaces: { from: "All" } } }] } }],
-    routes: [
-      {
-        metadata: { name: "mcp-api-key-server-route", namespace: "mcp-test" },
-        spec: {
-          parentRefs: [{ name: "mcp-gateway", namespace: "gateway-system" }],
-          hostnames: ["api-key-server.mcp.local"],
-          rules: [{ backendRefs: [{ name: "mcp-api-key-server", port: 9090 }] }],
-        },
-        status: { parents: [{ parentRef: { name: "mcp-gateway", namespace: "gateway-system" }, conditions: accepted }] },
-      },
-    ],
-    grants: [
-      {
-        metadata: { name: "allow-mcp-extension", namespace: "gateway-system" },
-        spec: { from: [{ group: "mcp.kagenti.com", kind: "MCPGatewayExtension", namespace: "mcp-test" }], to: [{ group: "gateway.networking.k8s.io", kind: "Gateway" }] },
-      },
-    ],
-    services: [{ metadata: { name: "mcp-api-key-server", namespace: "mcp-test" }, spec: { ports: [{ port: 9090 }] } }],
-    secrets: [],
-    status: {},
-  };
-}
+import type { MCPGatewayExtension, MCPServerRegistration } from "../../internal/controller/resources.js";
+import { seedWorld, viewOf, type World } from "../helpers/cluster-world.js";
 
 function registration(spec: Partial<MCPServerRegistration["spec"]> = {}): MCPServerRegistration {
   return {

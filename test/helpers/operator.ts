@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { startUpstreamServer, type UpstreamServer, type UpstreamServerOptions } from "../fixtures/upstream-server.js";
 import { sharedEnvtest, type Envtest } from "./envtest.js";
 import { brokerMain, freePort } from "./gateway-process.js";
 import { mcpMessages } from "./http.js";
@@ -442,6 +443,16 @@ export function registrationYaml(namespace: string, name: string, route: string,
   return `${lines.join("\n")}\n`;
 }
 
+/** A registration of every HTTPRoute of its namespace that carries these labels (spec.routeSelector). */
+export function selectorRegistrationYaml(namespace: string, name: string, matchLabels: Record<string, string>, options: Pick<RegistrationOptions, "toolPrefix"> = {}): string {
+  return `${JSON.stringify({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: "MCPServerRegistration",
+    metadata: { name, namespace },
+    spec: { routeSelector: { matchLabels }, ...(options.toolPrefix === undefined ? {} : { toolPrefix: options.toolPrefix }) },
+  })}\n`;
+}
+
 export function virtualServerYaml(namespace: string, name: string, tools: string[], description = "tools for a test"): string {
   return `apiVersion: ${GROUP}/${VERSION}
 kind: MCPVirtualServer
@@ -489,7 +500,13 @@ export interface Condition {
 export interface CustomObject {
   metadata: { name: string; namespace: string; resourceVersion: string; generation?: number; finalizers?: string[]; deletionTimestamp?: string; uid?: string };
   spec: Record<string, unknown>;
-  status?: { conditions?: Condition[]; discoveredTools?: number; observedGeneration?: number };
+  status?: {
+    conditions?: Condition[];
+    discoveredTools?: number;
+    observedGeneration?: number;
+    readyServers?: string;
+    servers?: Array<{ name: string; toolPrefix: string; discoveredTools: number; conditions: Condition[] }>;
+  };
 }
 
 export type Plural = "mcpserverregistrations" | "mcpgatewayextensions" | "mcpvirtualservers";
@@ -772,6 +789,13 @@ export class Cleanups {
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) await step().catch((err: unknown) => console.warn(`cleanup: ${String(err)}`));
     this.steps = [];
+  }
+
+  /** An upstream MCP server fixture, stopped after the test. */
+  async upstream(name: string, options: Omit<UpstreamServerOptions, "name"> = {}): Promise<UpstreamServer> {
+    const server = await startUpstreamServer({ name, ...options });
+    this.add(() => server.stop());
+    return server;
   }
 
   /** A stack whose broker is stopped and whose objects are removed (while a controller can still drop finalizers) after the test. */

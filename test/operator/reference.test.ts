@@ -189,17 +189,18 @@ describe("operator: REFERENCE section 5 through Kubernetes resources", function 
     expect(await listToolNames(s.broker.mcpUrl)).to.deep.equal([]);
   });
 
-  it("(11) two registrations with the same empty prefix: one reports the conflict; giving it a prefix makes both callable", async () => {
+  it("(11) two registrations with the same empty prefix: the later one is refused with PrefixConflict; giving it a prefix makes both callable", async () => {
     const s = await stack("ref-conflict");
     const first = await upstream("first");
     const second = await upstream("second");
     await s.register("first", first.port, { toolPrefix: "" });
     await waitForReady(suite.op, "mcpserverregistrations", s.namespace, "first");
     await s.register("second", second.port, { toolPrefix: "" });
-    const clash = await waitForReady(suite.op, "mcpserverregistrations", s.namespace, "second", notReadyWith("conflicting tools discovered"));
-    const message = readyCondition(clash)?.message ?? "";
-    expect(message).to.include("echo");
-    expect(message).to.include(`${s.namespace}/first`);
+    // Refused by the controller from configuration (issue 13), before the broker ever sees it.
+    const clash = await waitForReady(suite.op, "mcpserverregistrations", s.namespace, "second", notReadyWith("overlaps the prefix"));
+    expect(readyCondition(clash)?.reason).to.equal("PrefixConflict");
+    expect(readyCondition(clash)?.message ?? "").to.include(`${s.namespace}/first`);
+    expect(await registryText(suite.op, s.namespace)).to.not.include(`${s.namespace}/second`);
     expect(readyCondition(await registration(s, "first"))?.status).to.equal("True");
 
     await suite.op.kubectl(["patch", "mcpsr", "second", "-n", s.namespace, "--type=merge", "-p", '{"spec":{"toolPrefix":"second_"}}']);
