@@ -3,8 +3,8 @@
 // changes; lookups and list pages are served from here without touching an upstream.
 //
 // Clashes are settled by configuration, never by timing: the server earlier in the registry keeps
-// a name (the operator refuses overlapping prefixes outright and lists servers by name), and it
-// keeps it while it is down, so a tenant cannot take over another's tools by waiting for that
+// a name (the operator refuses overlapping prefixes outright and lists servers oldest
+// registration first), and it keeps it while it is down, so a tenant cannot take over another's tools by waiting for that
 // one's upstream to restart. A URI that several resource templates match goes to the most
 // specific template.
 import type { Prompt, Resource, ResourceTemplate, ServerSnapshot, Tool } from "../discovery/snapshot.js";

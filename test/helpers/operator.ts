@@ -9,7 +9,7 @@ import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { startUpstreamServer, type UpstreamServer, type UpstreamServerOptions } from "../fixtures/upstream-server.js";
 import { sharedEnvtest, type Envtest } from "./envtest.js";
-import { brokerMain, freePort } from "./gateway-process.js";
+import { brokerMain, freePort, UNBOUNDED_CLIENT } from "./gateway-process.js";
 import { mcpMessages } from "./http.js";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
@@ -300,7 +300,7 @@ export async function startBroker(op: OperatorEnv, namespace: string, extraArgs:
   const managed = spawnManaged(
     `broker ${namespace}`,
     [brokerMain, "--mcp-gateway-config-secret", `${namespace}/mcp-gateway-config`, "--mcp-broker-public-address", `127.0.0.1:${port}`, ...extraArgs],
-    { KUBECONFIG: op.brokerKubeconfig, LOG_LEVEL: "info" },
+    { KUBECONFIG: op.brokerKubeconfig, LOG_LEVEL: "info", ...UNBOUNDED_CLIENT },
   );
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitHttpOk(`${baseUrl}/readyz`, managed, 20_000);
