@@ -1,8 +1,9 @@
 // Summarizes a V8 .cpuprofile (from `run.js --cpu-prof-dir`, or any `node --cpu-prof`): the functions with
 // the most self time and the most inclusive time, and self time by module, with positions mapped through
 // source maps back to the TypeScript sources.
-//   node dist/test/bench/profile-summary.js FILE.cpuprofile [--top 25] [--calls N | --results results.json --config plain] [--json]
-// --calls (or the calls of one configuration's legs in a run.js results.json) adds CPU µs per call to each line.
+//   node dist/test/bench/profile-summary.js FILE.cpuprofile [--top 25] [--skip-ms MS] [--calls N | --results results.json --config plain] [--json]
+// --calls (or the calls of one configuration's legs in a run.js results.json) adds CPU µs per call to each line;
+// --skip-ms leaves out the profile's first MS (startup: module loading, discovery), so that only the load is summarized.
 import { existsSync, readFileSync } from "node:fs";
 import { SourceMap, type SourceMapPayload } from "node:module";
 import { relative, resolve } from "node:path";
@@ -26,6 +27,8 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+const isOurs = (name: string): boolean => / (internal|cmd)\//.test(name);
+
 export interface Entry {
   /** functionName file:line, the file relative to the repository (TypeScript source where a source map says so). */
   name: string;
@@ -42,6 +45,8 @@ export interface Summary {
   busyUsPerCall?: number;
   self: Entry[];
   inclusive: Entry[];
+  /** Inclusive time of the repository's own functions (internal/, cmd/): where in our code the time is spent. */
+  ours: Entry[];
   modules: Entry[];
 }
 
@@ -96,13 +101,17 @@ function moduleOf(file: string, functionName: string): string {
   return pkg?.[1] ?? file;
 }
 
-export function summarize(profile: CpuProfile, top: number, calls?: number): Summary {
+export function summarize(profile: CpuProfile, top: number, calls?: number, skipMs = 0): Summary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map<number, number>();
   // Each sample's time is the delta to the next sample (V8's timeDeltas[i + 1]); the last sample gets none.
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+  let elapsedUs = 0;
+  profile.samples.forEach((id, i) => {
+    elapsedUs += profile.timeDeltas[i] ?? 0;
+    if (elapsedUs >= skipMs * 1000) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  });
 
   const positions = new Positions();
   const keyOf = new Map<number, { name: string; module: string }>();
@@ -135,8 +144,9 @@ export function summarize(profile: CpuProfile, top: number, calls?: number): Sum
       inclusive.set(name, (inclusive.get(name) ?? 0) + us);
     }
   }
-  const entries = (m: Map<string, number>): Entry[] =>
+  const entries = (m: Map<string, number>, keep: (name: string) => boolean = () => true): Entry[] =>
     [...m]
+      .filter(([name]) => keep(name))
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({
@@ -151,6 +161,7 @@ export function summarize(profile: CpuProfile, top: number, calls?: number): Sum
     ...(calls ? { calls, busyUsPerCall: Math.round((busyUs / calls) * 10) / 10 } : {}),
     self: entries(self),
     inclusive: entries(inclusive),
+    ours: entries(inclusive, isOurs),
     modules: entries(modules),
   };
 }
@@ -172,6 +183,7 @@ function markdown(file: string, s: Summary): string {
     ...table("Self time by module", s.modules),
     ...table("Self time", s.self),
     ...table("Inclusive time", s.inclusive),
+    ...table("Inclusive time of our functions (internal/, cmd/)", s.ours),
   ].join("\n");
 }
 
@@ -192,6 +204,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values, positionals } = parseArgs({
     options: {
       top: { type: "string", default: "25" },
+      "skip-ms": { type: "string", default: "0" },
       calls: { type: "string" },
       results: { type: "string" },
       config: { type: "string", default: "plain" },
@@ -202,6 +215,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   if (positionals.length === 0) throw new Error("usage: profile-summary.js FILE.cpuprofile... [--top N] [--calls N | --results results.json --config NAME] [--json]");
   const calls = values.calls ? Number(values.calls) : values.results ? callsInResults(values.results, values.config) : undefined;
-  const summaries = positionals.map((file) => ({ file, ...summarize(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, Number(values.top), calls) }));
+  const summaries = positionals.map((file) => ({ file, ...summarize(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, Number(values.top), calls, Number(values["skip-ms"])) }));
   process.stdout.write(values.json ? JSON.stringify(summaries, null, 2) + "\n" : summaries.map((s) => markdown(s.file, s)).join("\n\n") + "\n");
 }
