@@ -98,7 +98,7 @@ const minus = (a: number | undefined, b: number | undefined): number | undefined
 function figuresOf(results: RunResults): [string, number | undefined][] {
   const out: [string, number | undefined][] = [];
   for (const { clients, direct: d, gateway: g, configs = {} } of results.load ?? []) {
-    const c = `${clients} clients`;
+    const c = `${clients} client${clients === 1 ? "" : "s"}`;
     out.push(
       [`gateway CPU/call (µs), ${c}`, num(g?.serverCpuUsPerCall)],
       [`gateway calls/s, ${c}`, num(g?.throughput)],
@@ -151,6 +151,7 @@ function spread(values: (number | undefined)[]): Spread {
 
 function fmt(v: number | undefined): string {
   if (v === undefined) return "—";
+  if (Number.isInteger(v)) return String(v);
   const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
   return v.toFixed(digits);
 }
