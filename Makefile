@@ -1,7 +1,7 @@
 # Every target runs on the Node 24 that `npm ci` installs into node_modules/.bin.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps build test test-unit lint run run-broker bench clean generate verify-generate image envtest
+.PHONY: all deps build test test-unit lint run run-broker bench bench-compare clean generate verify-generate image envtest
 
 all: build
 
@@ -51,6 +51,13 @@ image:
 
 bench: build
 	node dist/test/bench/run.js $(BENCH_ARGS)
+
+# A/B of the load phase: BASE built in a throw-away worktree, base and this checkout run alternately
+# ROUNDS times (default 3); BENCH_ARGS go to each run.js (e.g. --leg-seconds 4 --clients 8,32,128).
+ROUNDS ?= 3
+bench-compare: build
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git ref> [ROUNDS=3] [BENCH_ARGS=...]" >&2; exit 2; }
+	node dist/test/bench/compare.js --base $(BASE) --rounds $(ROUNDS) -- $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .cache

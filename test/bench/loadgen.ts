@@ -3,6 +3,7 @@
 //   idle-sessions:   open --count sessions and hold them until SIGTERM (or --hold-ms).
 //   list:            time a full paginated tools/list --iterations times in one session.
 //   soak:            open --count sessions, call --tool open-loop at --rate calls/s for --duration-ms, end them (see soakMode).
+// --bearer TOKEN is sent as the Authorization of every request.
 // Each mode prints a single JSON line on stdout (soak: one per phase).
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -26,11 +27,14 @@ const { values } = parseArgs({
     "deadline-ms": { type: "string", default: "10000" },
     "pause-ms": { type: "string", default: "0" },
     "bucket-ms": { type: "string", default: "60000" },
+    bearer: { type: "string" },
   },
   strict: true,
 });
 if (!values.url) throw new Error("--url is required");
 const url = values.url;
+/** Sent by every session, e.g. to a gateway that requires client tokens. */
+const headers: Record<string, string> = values.bearer ? { authorization: `Bearer ${values.bearer}` } : {};
 
 /** Runs `worker` on `n` parallel lanes and waits for all of them. */
 function lanes(n: number, worker: (lane: number) => Promise<void>): Promise<void[]> {
@@ -42,7 +46,7 @@ async function callMode(): Promise<object> {
   const warmupMs = Number(values["warmup-ms"]);
   const durationMs = Number(values["duration-ms"]);
   const pool = createPool(url, concurrency);
-  const sessions = await Promise.all(Array.from({ length: concurrency }, () => McpSession.open(pool, url)));
+  const sessions = await Promise.all(Array.from({ length: concurrency }, () => McpSession.open(pool, url, headers)));
 
   const latencies: number[] = [];
   let warmupCalls = 0;
@@ -107,7 +111,7 @@ async function eachOnLanes(count: number, parallel: number, task: (i: number) =>
 
 async function openSessions(pool: Pool, count: number): Promise<{ sessions: McpSession[] } & Failures> {
   const sessions: McpSession[] = [];
-  const failures = await eachOnLanes(count, Number(values["open-concurrency"]), async () => void sessions.push(await McpSession.open(pool, url)));
+  const failures = await eachOnLanes(count, Number(values["open-concurrency"]), async () => void sessions.push(await McpSession.open(pool, url, headers)));
   return { sessions, ...failures };
 }
 
@@ -295,7 +299,7 @@ async function soakMode(): Promise<SoakClosed> {
 async function listMode(): Promise<object> {
   const iterations = Number(values.iterations);
   const pool = createPool(url, 1);
-  const session = await McpSession.open(pool, url);
+  const session = await McpSession.open(pool, url, headers);
   const listOnce = async (requestSamples: number[]): Promise<{ tools: number; pages: number }> => {
     let tools = 0;
     let pages = 0;

@@ -30,14 +30,19 @@ export class McpSession {
   private sessionId: string | undefined;
   private readonly path: string;
 
-  private constructor(private readonly pool: Pool, url: string) {
+  private constructor(
+    private readonly pool: Pool,
+    url: string,
+    /** Sent with every request (e.g. a bearer token). */
+    private readonly headers: Record<string, string>,
+  ) {
     const u = new URL(url);
     this.path = u.pathname + u.search;
   }
 
   /** initialize + notifications/initialized, as every MCP client does before its first call. */
-  static async open(pool: Pool, url: string): Promise<McpSession> {
-    const session = new McpSession(pool, url);
+  static async open(pool: Pool, url: string, headers: Record<string, string> = {}): Promise<McpSession> {
+    const session = new McpSession(pool, url, headers);
     await session.request("initialize", {
       protocolVersion: PROTOCOL_VERSION,
       capabilities: {},
@@ -57,7 +62,7 @@ export class McpSession {
   /** DELETE: ends the session on the server, as a well-behaved client does when it is done. */
   async close(): Promise<void> {
     if (!this.sessionId) return;
-    const headers = { "mcp-session-id": this.sessionId, "mcp-protocol-version": PROTOCOL_VERSION };
+    const headers = { ...this.headers, "mcp-session-id": this.sessionId, "mcp-protocol-version": PROTOCOL_VERSION };
     const res = await this.pool.request({ path: this.path, method: "DELETE", headers });
     const text = await res.body.text();
     if (res.statusCode >= 400) throw new Error(`DELETE: HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
@@ -87,6 +92,7 @@ export class McpSession {
 
   private async post(body: object, id?: number, signal?: AbortSignal): Promise<JsonRpcResponse | undefined> {
     const headers: Record<string, string> = {
+      ...this.headers,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
     };

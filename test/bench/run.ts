@@ -2,15 +2,21 @@
 // run on the same machine. Starts a synthetic upstream and the real broker-router, drives both with the
 // same out-of-process load generator, and prints (and saves) a markdown report with PASS/FAIL per target.
 //   node dist/test/bench/run.js [--quick] [--only load,idle,list,soak] [--soak-seconds S] [--soak-sessions N] [--soak-rate R]
+//     [--clients 1,8,32,128] [--leg-seconds S] [--warmup-seconds S] [--configs plain,shared-key,redis,jwt,production]
+//     [--gateway-main PATH] [--cpu-prof-dir DIR] [--out-dir DIR]
 // --quick shortens every phase (the soak to 1,000 sessions for 20 s); --soak-seconds 0 skips the soak.
+// --configs runs the load phase's gateway legs once per configuration (configs.ts), beside each other;
+// --gateway-main runs another build of the broker-router (make bench-compare: a base commit's);
+// --cpu-prof-dir makes every gateway write a CPU profile there when it exits.
 // Exits 1 only when something could not be measured; missed targets are reported, not fatal.
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { parseConfigs, prepareConfigs, type ConfigName } from "./configs.js";
 import { judgeSoak, measureSoak, SOAK_FULL, SOAK_QUICK, soakMarkdown, soakProblems, soakTarget, type SoakResult } from "./soak.js";
-import { Child, cpuSeconds, loadgen, loadgenJs, rssKb, withStack } from "./stack.js";
+import { Child, clientHeaders, cpuSeconds, DEFAULT_LAUNCH, loadgen, loadgenJs, rssKb, withStack, type GatewayLaunch, type GatewayUnderTest } from "./stack.js";
 import { round } from "./stats.js";
 
 const PHASES = ["load", "idle", "list", "soak"] as const;
@@ -21,6 +27,13 @@ const { values: flags } = parseArgs({
     "soak-seconds": { type: "string" },
     "soak-sessions": { type: "string" },
     "soak-rate": { type: "string" },
+    clients: { type: "string", default: "1,8,32,128" },
+    "leg-seconds": { type: "string" },
+    "warmup-seconds": { type: "string" },
+    configs: { type: "string", default: "plain" },
+    "gateway-main": { type: "string" },
+    "cpu-prof-dir": { type: "string" },
+    "out-dir": { type: "string" },
   },
   strict: true,
 });
@@ -38,9 +51,26 @@ for (const [name, value] of Object.entries(soakSettings)) {
 }
 if (soakSettings.seconds === 0) phases.delete("soak");
 
-const CONCURRENCIES = [1, 8, 32, 128];
-const LEG_MS = quick ? 2_000 : 10_000;
-const WARMUP_MS = quick ? 300 : 1_000;
+/** A positive number of seconds from a flag, or the default. */
+function secondsFlag(name: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const s = Number(value);
+  if (!Number.isFinite(s) || s < 0) throw new Error(`--${name}: expected seconds, got ${value}`);
+  return Math.round(s * 1000);
+}
+const CONCURRENCIES = flags.clients.split(",").map((c) => {
+  const n = Number(c.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--clients: expected whole numbers, got ${c}`);
+  return n;
+});
+const LEG_MS = secondsFlag("leg-seconds", flags["leg-seconds"], quick ? 2_000 : 10_000);
+const WARMUP_MS = secondsFlag("warmup-seconds", flags["warmup-seconds"], quick ? 300 : 1_000);
+if (LEG_MS === 0) throw new Error("--leg-seconds must be more than 0");
+const CONFIG_NAMES = parseConfigs(flags.configs);
+const launch: GatewayLaunch = {
+  main: flags["gateway-main"] ? resolve(flags["gateway-main"]) : DEFAULT_LAUNCH.main,
+  ...(flags["cpu-prof-dir"] ? { cpuProfDir: resolve(flags["cpu-prof-dir"]) } : {}),
+};
 const LOAD_TOOLS = 10;
 const IDLE_SESSIONS = 10_000;
 const LIST_SERVERS = 100;
@@ -50,7 +80,7 @@ const TARGET = { addedP50Ms: 1, addedP99Ms: 5, throughputRatio: 0.7, idleRssMb: 
 
 const here = import.meta.dirname;
 const repoRoot = resolve(here, "../../..");
-const outDir = join(repoRoot, ".cache/bench");
+const outDir = flags["out-dir"] ? resolve(flags["out-dir"]) : join(repoRoot, ".cache/bench");
 
 // ---- measurements ----
 
@@ -69,11 +99,16 @@ interface LoadResult {
 interface Leg extends LoadResult {
   /** CPU the serving process (upstream for direct, gateway for gateway) spent per call, warm-up included. */
   serverCpuUsPerCall: number;
+  /** CPU the upstream spent per call during this leg (for a direct leg, the same as serverCpuUsPerCall). */
+  upstreamCpuUsPerCall: number;
 }
 interface LoadRow {
   clients: number;
   direct?: Leg;
+  /** The leg of the first configuration of --configs (plain by default). */
   gateway?: Leg;
+  /** Every configuration's leg, by name (with one configuration, just the gateway leg again). */
+  configs?: Partial<Record<ConfigName, Leg>>;
 }
 interface IdleResult {
   opened: number;
@@ -104,27 +139,49 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undef
   }
 }
 
-async function loadLeg(server: Child, url: string, tool: string, clients: number): Promise<Leg> {
+/** One closed-loop leg against `server` (the upstream itself, or a gateway in front of `upstream`). */
+async function loadLeg(server: Child, upstream: Child, url: string, tool: string, clients: number, headers: Record<string, string> = {}): Promise<Leg> {
   const cpuBefore = cpuSeconds(server.pid);
+  const upstreamBefore = cpuSeconds(upstream.pid);
   const args = ["--url", url, "--tool", tool, "--concurrency", String(clients), "--duration-ms", String(LEG_MS), "--warmup-ms", String(WARMUP_MS)];
+  const bearer = headers.authorization?.replace(/^Bearer /, "");
+  if (bearer) args.push("--bearer", bearer);
   const result = await loadgen<LoadResult>(args, LEG_MS + WARMUP_MS + 60_000);
   server.assertRunning(`${clients}-client load`);
-  const cpu = cpuSeconds(server.pid) - cpuBefore;
-  return { ...result, serverCpuUsPerCall: round((cpu * 1e6) / Math.max(1, result.calls + result.warmupCalls), 1) };
+  const perCall = (cpuS: number): number => round((cpuS * 1e6) / Math.max(1, result.calls + result.warmupCalls), 1);
+  return { ...result, serverCpuUsPerCall: perCall(cpuSeconds(server.pid) - cpuBefore), upstreamCpuUsPerCall: perCall(cpuSeconds(upstream.pid) - upstreamBefore) };
 }
 
+async function gatewayLeg(gateway: GatewayUnderTest, upstream: Child, clients: number): Promise<Leg> {
+  return loadLeg(gateway.child, upstream, gateway.url, "s0_echo", clients, await clientHeaders(gateway.spec));
+}
+
+/** Every configuration's gateway serves at once; at each concurrency the direct leg runs first, then each gateway's, in --configs order. */
 async function measureLoad(): Promise<LoadRow[]> {
-  return withStack(1, LOAD_TOOLS, async (stack) => {
-    const rows: LoadRow[] = [];
-    for (const clients of CONCURRENCIES) {
-      rows.push({
-        clients,
-        direct: await attempt(`direct leg, ${clients} clients`, () => loadLeg(stack.upstream, stack.directUrl, "echo", clients)),
-        gateway: await attempt(`gateway leg, ${clients} clients`, () => loadLeg(stack.gateway, stack.gatewayUrl, "s0_echo", clients)),
-      });
-    }
-    return rows;
-  });
+  const configs = await prepareConfigs(CONFIG_NAMES);
+  try {
+    return await withStack(
+      1,
+      LOAD_TOOLS,
+      async (stack) => {
+        const rows: LoadRow[] = [];
+        for (const clients of CONCURRENCIES) {
+          const direct = await attempt(`direct leg, ${clients} clients`, () => loadLeg(stack.upstream, stack.upstream, stack.directUrl, "echo", clients));
+          const configs: Partial<Record<ConfigName, Leg>> = {};
+          for (const gateway of stack.gateways) {
+            const name = gateway.spec.name as ConfigName;
+            const leg = await attempt(`gateway leg (${name}), ${clients} clients`, () => gatewayLeg(gateway, stack.upstream, clients));
+            if (leg) configs[name] = leg;
+          }
+          rows.push({ clients, direct, gateway: configs[CONFIG_NAMES[0]!], configs });
+        }
+        return rows;
+      },
+      { gateways: configs.specs, launch },
+    );
+  } finally {
+    await configs.stop();
+  }
 }
 
 async function measureIdleSessions(): Promise<IdleResult> {
@@ -141,12 +198,12 @@ async function measureIdleSessions(): Promise<IdleResult> {
     } finally {
       await holder.stop();
     }
-  });
+  }, { launch });
 }
 
 async function measureList(): Promise<ListResult> {
   return withStack(LIST_SERVERS, LIST_TOOLS, (stack) =>
-    loadgen<ListResult>(["--url", stack.gatewayUrl, "--mode", "list", "--iterations", String(LIST_ITERATIONS)], 300_000),
+    loadgen<ListResult>(["--url", stack.gatewayUrl, "--mode", "list", "--iterations", String(LIST_ITERATIONS)], 300_000), { launch },
   );
 }
 
@@ -157,6 +214,29 @@ const ms = (v: number | null | undefined): string => (isNum(v) ? `${v.toFixed(2)
 const diff = (a: number | null | undefined, b: number | null | undefined): number => (isNum(a) && isNum(b) ? a - b : NaN);
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
 const clean = (leg: Leg | undefined): leg is Leg => leg !== undefined && leg.errors === 0 && leg.calls > 0;
+
+/** The gateway legs of every configuration, beside the first (plain, when it runs) and direct. */
+function configsMarkdown(rows: LoadRow[]): string[] {
+  const [reference] = CONFIG_NAMES;
+  const out = [
+    "",
+    `## Configurations (${CONFIG_NAMES.join(", ")}; see test/bench/configs.ts)`,
+    "",
+    `| clients | configuration | calls/s | vs direct | vs ${reference} | p50 | p99 | gateway CPU/call | upstream CPU/call | errors |`,
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const ratio = (a: Leg | undefined, b: Leg | undefined): string => (a && b && b.throughput > 0 ? (a.throughput / b.throughput).toFixed(2) : "—");
+  for (const { clients, direct, configs = {} } of rows) {
+    for (const name of CONFIG_NAMES) {
+      const leg = configs[name];
+      out.push(
+        `| ${clients} | ${name} | ${leg?.throughput.toFixed(0) ?? "—"} | ${ratio(leg, direct)} | ${ratio(leg, configs[reference!])} | ${ms(leg?.p50Ms)} | ${ms(leg?.p99Ms)} | ` +
+          `${leg ? `${leg.serverCpuUsPerCall} µs` : "—"} | ${leg ? `${leg.upstreamCpuUsPerCall} µs` : "—"} | ${leg?.errors ?? "—"} |`,
+      );
+    }
+  }
+  return out;
+}
 
 interface Results {
   rows?: LoadRow[];
@@ -179,6 +259,7 @@ function report(command: string, started: Date, { rows, idle, list, soak }: Resu
     `- Load average (1 min) at start / end: ${loadAtStart.toFixed(2)} / ${os.loadavg()[0]?.toFixed(2)}`,
     `- Method: closed-loop clients, one MCP session each, calling \`echo\` on a synthetic SDK upstream directly and as \`s0_echo\` through the gateway; ` +
       `${LEG_MS / 1000} s per leg after ${WARMUP_MS / 1000} s warm-up${quick ? " (--quick: short legs, indicative only)" : ""}. ` +
+      `Gateway: ${relative(repoRoot, launch.main) || launch.main}${launch.cpuProfDir ? " under --cpu-prof" : ""}; configurations: ${CONFIG_NAMES.join(", ")}. ` +
       "Load generator, upstream and gateway share this machine's CPUs.",
   ];
   if (!phases.has("load")) out.pop(); // the method line describes the load legs
@@ -199,6 +280,7 @@ function report(command: string, started: Date, { rows, idle, list, soak }: Resu
           `${d?.errors ?? "—"} / ${g?.errors ?? "—"} |`,
       );
     }
+    if (CONFIG_NAMES.length > 1 || CONFIG_NAMES[0] !== "plain") out.push(...configsMarkdown(rows ?? []));
     // All load targets are judged at one operating point; at 1 client throughput is just 1/latency, so it would
     // double-count the latency targets. A target only passes on a clean measurement: errors or missing data FAIL.
     const at = rows?.find((r) => r.clients === TARGET.atClients);
@@ -258,7 +340,9 @@ function report(command: string, started: Date, { rows, idle, list, soak }: Resu
   for (const [name, measured, pass] of targets) out.push(`| ${name} | ${measured} | ${pass ? "PASS" : "FAIL"} |`);
 
   const errorSamples = (rows ?? []).flatMap((r) =>
-    (["direct", "gateway"] as const).flatMap((leg) => (r[leg]?.errorSample ? [`${leg} leg, ${r.clients} clients: ${r[leg].errorSample}`] : [])),
+    [["direct", r.direct] as const, ...Object.entries(r.configs ?? {}).map(([name, leg]) => [`gateway (${name})`, leg] as const)].flatMap(([what, leg]) =>
+      leg?.errorSample ? [`${what} leg, ${r.clients} clients: ${leg.errorSample}`] : [],
+    ),
   );
   if (idle?.errorSample) errorSamples.push(`idle sessions: ${idle.errorSample}`);
   if (soak) errorSamples.push(...soakProblems(soak));
@@ -288,14 +372,14 @@ if (phases.has("list")) {
 }
 if (phases.has("soak")) {
   log(`soak: ${soakSettings.sessions} sessions calling tools at ${soakSettings.rate} calls/s for ${soakSettings.seconds} s`);
-  results.soak = await attempt("soak", () => measureSoak(soakSettings, log));
+  results.soak = await attempt("soak", () => measureSoak(soakSettings, log, launch));
   if (results.soak) log(`soak verdict: ${judgeSoak(results.soak).summary}`);
 }
 
 const markdown = report(command, started, results);
 writeFileSync(join(outDir, "report.md"), markdown);
 const { rows, idle, list, soak } = results;
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, date: started.toISOString(), load: rows, idle, list, soak, problems }, null, 2) + "\n");
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, date: started.toISOString(), gatewayMain: launch.main, configs: CONFIG_NAMES, load: rows, idle, list, soak, problems }, null, 2) + "\n");
 process.stdout.write(markdown);
 log(`done; report in ${relative(repoRoot, join(outDir, "report.md"))}`);
 process.exit(problems.length ? 1 : 0);

@@ -3,7 +3,7 @@
 // (see judgeSoak) and ending every session brings the gateway's and the upstream's session counts back.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SoakCalled, SoakClosed, SoakOpened, SoakWarmed } from "./loadgen.js";
-import { Child, cpuSeconds, loadgenJs, rssKb, waitFor, withStack, type Stack } from "./stack.js";
+import { Child, cpuSeconds, loadgenJs, rssKb, waitFor, withStack, type GatewayLaunch, type Stack } from "./stack.js";
 
 export interface SoakSettings {
   sessions: number;
@@ -102,7 +102,7 @@ async function takeSample(stack: Stack): Promise<Sample> {
   };
 }
 
-export async function measureSoak(settings: SoakSettings, log: (message: string) => void): Promise<SoakResult> {
+export async function measureSoak(settings: SoakSettings, log: (message: string) => void, launch: GatewayLaunch): Promise<SoakResult> {
   // About 30 samples over the run: every 10 s for minutes, more often for a short run, so each third has several.
   const sampleEveryMs = Math.min(10_000, Math.max(1_000, (settings.seconds * 1000) / 30));
   return withStack(
@@ -158,7 +158,7 @@ export async function measureSoak(settings: SoakSettings, log: (message: string)
         await load.stop();
       }
     },
-    GATEWAY_ARGS,
+    { gateways: [{ name: "plain", args: GATEWAY_ARGS }], launch },
   );
 }
 

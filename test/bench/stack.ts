@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
-import { brokerMain, freePort } from "../helpers/gateway-process.js";
+import { brokerMain, freePort, UNBOUNDED_CLIENT } from "../helpers/gateway-process.js";
 import { createPool, McpSession } from "./mcp-client.js";
 
 const READY_TIMEOUT_MS = 60_000;
@@ -29,8 +29,9 @@ export class Child {
     script: string,
     args: string[],
     env: NodeJS.ProcessEnv = {},
+    nodeArgs: string[] = [],
   ) {
-    this.proc = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(process.execPath, [...nodeArgs, script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     live.add(this);
     this.proc.once("exit", () => live.delete(this));
     this.proc.stdout?.on("data", (chunk: Buffer) => {
@@ -135,20 +136,56 @@ export function rssKb(pid: number): number {
 
 // ---- the system under test: synthetic upstream + gateway in front of it ----
 
+/** One gateway of a stack: a name for the report, and what its command line adds. */
+export interface GatewaySpec {
+  name: string;
+  args: string[];
+  /** A fresh client token, for gateways that require one. */
+  bearer?: () => Promise<string>;
+}
+
+/** How gateways are launched: which broker-router build (e.g. a base commit's, for A/B runs), and whether it writes a CPU profile. */
+export interface GatewayLaunch {
+  main: string;
+  /** Each gateway writes its .cpuprofile under DIR/<spec name>/ when it exits. */
+  cpuProfDir?: string;
+}
+
+export const DEFAULT_LAUNCH: GatewayLaunch = { main: brokerMain };
+
+export interface GatewayUnderTest {
+  spec: GatewaySpec;
+  child: Child;
+  url: string;
+}
+
+/** The request headers a client of this gateway sends (its bearer token, when it needs one). */
+export async function clientHeaders(spec: GatewaySpec): Promise<Record<string, string>> {
+  return spec.bearer ? { authorization: `Bearer ${await spec.bearer()}` } : {};
+}
+
 export interface Stack {
   upstream: Child;
+  /** The first gateway (the only one unless several specs were given). */
   gateway: Child;
+  gatewayUrl: string;
+  gateways: GatewayUnderTest[];
   /** http://127.0.0.1:PORT of the upstream process (its /sessions count lives there). */
   upstreamOrigin: string;
   directUrl: string;
-  gatewayUrl: string;
+}
+
+export interface StackOptions {
+  /** The gateways in front of the one upstream, all serving at once (one plain gateway by default). */
+  gateways?: GatewaySpec[];
+  launch?: GatewayLaunch;
 }
 
 /**
- * Starts upstream + gateway for `servers` x `tools`, runs `body` once the gateway serves them all, then stops both.
- * `gatewayArgs` are added to the broker-router's command line.
+ * Starts upstream + gateways for `servers` x `tools`, runs `body` once every gateway serves them all, then stops them.
  */
-export async function withStack<T>(servers: number, tools: number, body: (stack: Stack) => Promise<T>, gatewayArgs: string[] = []): Promise<T> {
+export async function withStack<T>(servers: number, tools: number, body: (stack: Stack) => Promise<T>, options: StackOptions = {}): Promise<T> {
+  const { gateways: specs = [{ name: "plain", args: [] }], launch = DEFAULT_LAUNCH } = options;
   const started: Child[] = [];
   // A directory of its own, so bench runs of several people on one machine cannot swap registries.
   const dir = mkdtempSync(join(tmpdir(), "mcp-bench-"));
@@ -169,23 +206,33 @@ export async function withStack<T>(servers: number, tools: number, body: (stack:
       virtualServers: [],
     };
     writeFileSync(registryPath, stringify(registry));
-    const gatewayPort = await freePort();
-    // Quiet logs: per-request logging would be measured as gateway cost.
-    const gateway = new Child(
-      "gateway",
-      brokerMain,
-      ["--mcp-gateway-config", registryPath, "--mcp-broker-public-address", `127.0.0.1:${gatewayPort}`, ...gatewayArgs],
-      { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
-    );
-    started.push(gateway);
-    const stack = {
+    const gateways: GatewayUnderTest[] = [];
+    for (const spec of specs) {
+      const gatewayPort = await freePort();
+      const nodeArgs = launch.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${join(launch.cpuProfDir, spec.name)}`] : [];
+      // Quiet logs: per-request logging would be measured as gateway cost.
+      const child = new Child(
+        specs.length === 1 ? "gateway" : `gateway (${spec.name})`,
+        launch.main,
+        ["--mcp-gateway-config", registryPath, "--mcp-broker-public-address", `127.0.0.1:${gatewayPort}`, ...spec.args],
+        // The load generator's clients share one address: per-client session bounds would measure themselves.
+        { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...UNBOUNDED_CLIENT },
+        nodeArgs,
+      );
+      started.push(child);
+      gateways.push({ spec, child, url: `http://127.0.0.1:${gatewayPort}/mcp` });
+    }
+    const first = gateways[0];
+    if (!first) throw new Error("withStack: no gateway to start");
+    const stack: Stack = {
       upstream,
-      gateway,
+      gateway: first.child,
+      gatewayUrl: first.url,
+      gateways,
       upstreamOrigin: `http://127.0.0.1:${port}`,
       directUrl: `http://127.0.0.1:${port}/mcp`,
-      gatewayUrl: `http://127.0.0.1:${gatewayPort}/mcp`,
     };
-    await waitUntilServing(stack, names, servers * tools);
+    await Promise.all(gateways.map((g) => waitUntilServing(g, upstream, names, servers * tools)));
     return await body(stack);
   } finally {
     await Promise.all(started.map((c) => c.stop()));
@@ -209,14 +256,15 @@ function statusShowsReady(doc: unknown, names: string[]): boolean {
 }
 
 /** /status says every server is ready, or (tolerating other /status shapes) their tools show up; then at least minTools are listed. */
-async function waitUntilServing(stack: Stack, names: string[], minTools: number): Promise<number> {
-  const deps = [stack.gateway, stack.upstream];
-  const statusUrl = new URL("/status", stack.gatewayUrl);
-  const pool = createPool(stack.gatewayUrl, 1);
+async function waitUntilServing(gateway: GatewayUnderTest, upstream: Child, names: string[], minTools: number): Promise<number> {
+  const deps = [gateway.child, upstream];
+  const statusUrl = new URL("/status", gateway.url);
+  const pool = createPool(gateway.url, 1);
+  const headers = await clientHeaders(gateway.spec);
   let session: McpSession | undefined;
   const listed = async (): Promise<string[]> => {
     try {
-      session ??= await McpSession.open(pool, stack.gatewayUrl);
+      session ??= await McpSession.open(pool, gateway.url, headers);
       return await session.listTools();
     } catch (err) {
       session = undefined;
