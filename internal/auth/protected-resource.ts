@@ -1,6 +1,6 @@
 // RFC 9728 protected resource metadata: how an OAuth client learns which authorization server
 // issues tokens for this gateway. Its URL is named in every 401's WWW-Authenticate header.
-import type { OAuthProtectedResource } from "../api/mcp-gateway-extension.js";
+import type { OAuthProtectedResource } from "../contract/oauth-protected-resource.js";
 
 /** The values the flags give (--auth-resource, --auth-authorization-servers, --auth-scopes). */
 export interface ProtectedResource {

@@ -28,7 +28,7 @@ import { grantOf, identityKey, identityOf } from "../auth/request-grants.js";
 import { combineFilters } from "../auth/tool-grant.js";
 import { GATEWAY_INFO, Method, negotiateProtocolVersion, Notification } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
-import type { RegistryServer } from "../registry/schema.js";
+import type { RegistryServer } from "../contract/registry.js";
 import { forwardedRequestOrigin, type GatewaySession, type InflightCall } from "../session/session.js";
 import type { SessionStore, UpstreamOpening } from "../session/store.js";
 import type { EventStream } from "../transport/event-stream.js";

@@ -3,7 +3,7 @@
 // then, so an idle gateway makes no API calls.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger.js";
-import { BROKER_STATUS_CONFIGMAP, BROKER_STATUS_KEY, type PublishedStatus } from "./schema.js";
+import { BROKER_STATUS_CONFIGMAP, BROKER_STATUS_KEY, type PublishedStatus } from "../contract/broker-status.js";
 
 const COALESCE_MS = 100;
 const RETRY_MS = 1_000;

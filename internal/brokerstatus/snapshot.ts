@@ -1,6 +1,6 @@
 // The broker's status document, taken from the catalog.
 import type { Catalog } from "../catalog/catalog.js";
-import type { PublishedStatus } from "./schema.js";
+import type { PublishedStatus } from "../contract/broker-status.js";
 
 export function publishedStatus(catalog: Catalog): PublishedStatus {
   const tools = catalog.toolNamesByServer();

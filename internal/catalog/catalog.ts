@@ -7,8 +7,8 @@
 // registration first), and it keeps it while it is down, so a tenant cannot take over another's tools by waiting for that
 // one's upstream to restart. A URI that several resource templates match goes to the most
 // specific template.
-import type { Prompt, Resource, ResourceTemplate, ServerSnapshot, Tool } from "../discovery/snapshot.js";
-import type { RegistryServer } from "../registry/schema.js";
+import type { Prompt, Resource, ResourceTemplate, ServerSnapshot, Tool } from "./snapshot.js";
+import type { RegistryServer } from "../contract/registry.js";
 import { compileUriTemplate, literalPrefix, templateSpecificity } from "./uri-template.js";
 
 /** What the catalog reads of a server's discovery: where it stands and what it last listed. */

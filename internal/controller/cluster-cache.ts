@@ -4,7 +4,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { GATEWAY_API_GROUP, GROUP, VERSION } from "../api/group.js";
 import { MCP_GATEWAY_EXTENSION, MCP_SERVER_REGISTRATION, MCP_VIRTUAL_SERVER } from "../api/resources.js";
-import { BROKER_STATUS_CONFIGMAP, BROKER_STATUS_KEY, parsePublishedStatus, type PublishedStatus } from "../brokerstatus/schema.js";
+import { BROKER_STATUS_CONFIGMAP, BROKER_STATUS_KEY, parsePublishedStatus, type PublishedStatus } from "../contract/broker-status.js";
 import { Informer } from "../kube/informer.js";
 import type { InformerOptions, ResourceType } from "../kube/informer.js";
 import type { Logger } from "../log/logger.js";

@@ -1,6 +1,6 @@
 // What the reconcilers may look at: the controller's caches, read-only. Keeping it an interface
 // lets the rules and the reconcilers be tested over plain objects.
-import type { PublishedStatus } from "../brokerstatus/schema.js";
+import type { PublishedStatus } from "../contract/broker-status.js";
 import type { Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Namespace, ReferenceGrant, Secret, Service } from "./resources.js";
 
 export interface ClusterView {

@@ -3,7 +3,7 @@
 // oldest extension may claim a Gateway. Its protected-resource URLs must parse: the broker would
 // refuse a registry carrying one that does not.
 import { GATEWAY_API_GROUP, GROUP } from "../api/group.js";
-import { OAuthProtectedResourceSchema } from "../api/mcp-gateway-extension.js";
+import { OAuthProtectedResourceSchema } from "../contract/oauth-protected-resource.js";
 import type { ClusterView, Verdict } from "./cluster-view.js";
 import { selects } from "./label-selector.js";
 import { referenceAllowed } from "./reference-grants.js";

@@ -1,6 +1,6 @@
 // A resolved registration is Ready only when the broker serving it has really connected to the
 // server and listed its tools; the broker's published status says so.
-import type { PublishedServer } from "../brokerstatus/schema.js";
+import type { PublishedServer } from "../contract/broker-status.js";
 import type { ClusterView, Verdict } from "./cluster-view.js";
 import { RegistrationReason, type Resolution } from "./registration-resolution.js";
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { GATEWAY_API_GROUP, GROUP } from "../api/group.js";
 import { MCPServerRegistrationSpecSchema, ROUTE_TOOL_PREFIX_ANNOTATION, TOOL_PREFIX_PATTERN, type MCPServerRegistrationSpec } from "../api/mcp-server-registration.js";
-import type { RegistryServer } from "../registry/schema.js";
+import type { RegistryServer } from "../contract/registry.js";
 import type { ClusterView } from "./cluster-view.js";
 import { gatewayKeyOf } from "./extension-validation.js";
 import { selects } from "./label-selector.js";

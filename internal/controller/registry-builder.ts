@@ -3,8 +3,8 @@
 // the same cluster state gives the same bytes: servers in the order given (claim order, oldest registration
 // first, so a name clash can be settled by position), virtual servers by name.
 import { stringify } from "yaml";
-import type { OAuthProtectedResource } from "../api/mcp-gateway-extension.js";
-import type { Registry } from "../registry/schema.js";
+import type { OAuthProtectedResource } from "../contract/oauth-protected-resource.js";
+import type { Registry } from "../contract/registry.js";
 import type { Resolution } from "./registration-resolution.js";
 import { olderFirst, type MCPGatewayExtension, type MCPVirtualServer } from "./resources.js";
 

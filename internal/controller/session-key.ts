@@ -2,7 +2,7 @@
 // random key, in every namespace that holds a valid MCPGatewayExtension, and changes it only when
 // asked to rotate it: replacing it unasked would end every session, and a key the user provided is
 // theirs. A key the broker cannot use is reported on the extension (a condition and a Warning Event).
-import { ROTATE_ANNOTATION, ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
+import { ROTATE_ANNOTATION, ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../contract/session-key.js";
 import type { DesiredCondition } from "./conditions.js";
 import type { Secret } from "./resources.js";
 

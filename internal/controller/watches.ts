@@ -2,8 +2,8 @@
 // of one of its objects enqueues. Reconcilers read everything they need from the cache, so a
 // request only says what to look at again; enqueuing too much costs a no-op reconcile, too
 // little a stale status.
-import { REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
-import { SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
+import { REGISTRY_SECRET_NAME } from "../contract/registry.js";
+import { SESSION_KEY_SECRET_NAME } from "../contract/session-key.js";
 import type { ClusterView } from "./cluster-view.js";
 import type { Sources, SourceKind } from "./cluster-cache.js";
 import { REGISTRIES, requestFor, type Request } from "./requests.js";

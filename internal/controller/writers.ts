@@ -7,8 +7,8 @@ import { GROUP, VERSION } from "../api/group.js";
 import { RESOURCE_OF, type OwnKind } from "../api/resources.js";
 import { EventRecorder } from "../kube/events.js";
 import type { Logger } from "../log/logger.js";
-import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../registry/secret-source.js";
-import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../session/signing-key-secret.js";
+import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../contract/registry.js";
+import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../contract/session-key.js";
 import type { ControllerMetrics } from "./metrics.js";
 import type { Meta, OwnResource, Secret } from "./resources.js";
 

@@ -4,7 +4,7 @@
 import { EventEmitter } from "node:events";
 import { Catalog } from "../catalog/catalog.js";
 import type { Logger } from "../log/logger.js";
-import type { Registry, RegistryServer, VirtualServer } from "../registry/schema.js";
+import type { Registry, RegistryServer, VirtualServer } from "../contract/registry.js";
 import type { UpstreamConnector } from "../upstream/connector.js";
 import { ServerDiscovery, type DiscoveryOptions } from "./server-discovery.js";
 

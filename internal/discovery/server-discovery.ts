@@ -5,12 +5,12 @@
 import type { Logger } from "../log/logger.js";
 import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import { GATEWAY_INFO, LATEST_PROTOCOL_VERSION, Method, Notification } from "../mcp/protocol.js";
-import type { RegistryServer } from "../registry/schema.js";
+import type { RegistryServer } from "../contract/registry.js";
 import { describeUpstreamError, UpstreamProtocolError } from "../upstream/errors.js";
 import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
 import { UpstreamSession } from "../upstream/session.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
-import type { ServerSnapshot } from "./snapshot.js";
+import { Backoff, type BackoffOptions } from "../retry/backoff.js";
+import type { ServerSnapshot } from "../catalog/snapshot.js";
 
 export type DiscoveryPhase = "connecting" | "ready" | "failed";
 

@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger.js";
-import { Backoff } from "../discovery/backoff.js";
+import { Backoff } from "../retry/backoff.js";
 import { ApiError, listObjects } from "./list-objects.js";
 import { ObjectStore, type ChangeEvent } from "./object-store.js";
 import { OutageLog } from "./outage-log.js";

@@ -6,6 +6,7 @@
 //    a success forgets the failures.
 // Keys may be structured values (typed requests); `identify` says when two of them are the same key.
 import type { Logger } from "../log/logger.js";
+import { backoffDelay } from "../retry/backoff.js";
 
 export interface WorkQueueOptions {
   /** For logs. */
@@ -131,7 +132,7 @@ export class WorkQueue<K = string> {
   private retryLater(id: string, key: K, err: unknown): void {
     const failures = this.failures.get(id) ?? 0;
     this.failures.set(id, failures + 1);
-    const delayMs = Math.min(this.baseDelayMs * 2 ** failures, this.maxDelayMs);
+    const delayMs = backoffDelay(failures, { initialMs: this.baseDelayMs, maxMs: this.maxDelayMs, jitter: 0 });
     this.log.warn({ err: err instanceof Error ? err.message : String(err), queue: this.options.name, key: id, failures: failures + 1, retryInMs: delayMs }, "work queue: processing failed; will retry");
     this.addAfter(key, delayMs);
   }

@@ -5,7 +5,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import type { OpenAPI } from "openapi-types";
 import { request, type Dispatcher } from "undici";
 import { parse as parseYaml } from "yaml";
-import type { OpenApiSource } from "../registry/schema.js";
+import type { OpenApiSource } from "../contract/registry.js";
 import { describeUpstreamError } from "../upstream/errors.js";
 
 export class OpenApiDocumentError extends Error {}

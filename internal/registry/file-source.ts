@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { Logger } from "../log/logger.js";
 import { parseRegistry } from "./parse.js";
-import type { Registry } from "./schema.js";
+import type { Registry } from "../contract/registry.js";
 import type { RegistrySource } from "./source.js";
 
 /** Editors and Kubernetes Secret mounts replace files by rename; a short pause lets that settle. */

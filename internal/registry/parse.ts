@@ -3,7 +3,7 @@
 // holds credentials, and the message goes to the log.
 import { LineCounter, parse as parseYaml, YAMLError } from "yaml";
 import { z } from "zod";
-import { RegistrySchema, type Registry } from "./schema.js";
+import { RegistrySchema, type Registry } from "../contract/registry.js";
 
 /** The library's own message (without prettyErrors it quotes no source) and where. */
 function describeYamlError(err: unknown, lines: LineCounter): string {

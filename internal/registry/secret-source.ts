@@ -4,12 +4,9 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { WatchedSecret } from "../kube/watched-secret.js";
 import type { Logger } from "../log/logger.js";
 import { parseRegistry } from "./parse.js";
-import { EMPTY_REGISTRY, type Registry } from "./schema.js";
+import { EMPTY_REGISTRY, REGISTRY_SECRET_KEY, type Registry } from "../contract/registry.js";
 import type { RegistrySource } from "./source.js";
 
-/** Where the controller writes each extension namespace's registry, and the broker reads it. */
-export const REGISTRY_SECRET_NAME = "mcp-gateway-config";
-export const REGISTRY_SECRET_KEY = "config.yaml";
 
 /** What the Secret held when last looked at, besides the text of its key. */
 const ABSENT = Symbol("no Secret");

@@ -3,7 +3,7 @@
 // expired id before touching session state, so guessing ids costs an attacker nothing but 404s.
 // Keys rotate without ending sessions: ids signed with the previous key stay valid.
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
-import { SESSION_KEY_BYTES } from "./signing-key-secret.js";
+import { SESSION_KEY_BYTES } from "../contract/session-key.js";
 
 const SIGNATURE_BYTES = 16;
 

@@ -9,7 +9,8 @@ import { describeApiError } from "../kube/api-error.js";
 import { WatchedSecret } from "../kube/watched-secret.js";
 import type { Logger } from "../log/logger.js";
 import type { SessionKeys } from "./session-id.js";
-import { SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY } from "./signing-key-secret.js";
+import { SESSION_KEY_BYTES, SESSION_KEY_PREVIOUS_KEY, SESSION_KEY_SECRET_KEY } from "../contract/session-key.js";
+import { backoffDelay } from "../retry/backoff.js";
 
 export type SigningKeySource = { kind: "file"; path: string } | { kind: "secret"; kc: KubeConfig; namespace: string; name: string } | { kind: "ephemeral" };
 
@@ -54,7 +55,7 @@ async function waitForSecret(kc: KubeConfig, namespace: string, name: string, lo
     } catch (err) {
       if (attempt % 10 === 0) log.warn({ secret: `${namespace}/${name}`, err: describeApiError(err) }, `waiting for the session key in ${where}`);
     }
-    await sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)), undefined, { signal });
+    await sleep(backoffDelay(attempt, { initialMs: 250, maxMs: 5_000, jitter: 0 }), undefined, { signal });
   }
 }
 

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { Backoff, type BackoffOptions } from "../discovery/backoff.js";
+import { Backoff, type BackoffOptions } from "../retry/backoff.js";
 import type { Logger } from "../log/logger.js";
 import type { ChannelEvents, MessageChannel } from "../upstream/channel.js";
 import type { UpstreamTarget } from "../upstream/connector.js";

@@ -2,7 +2,7 @@
 // answer, listen for what the server sends on its own, end the session. Streamable HTTP
 // upstreams take it as is (UpstreamHttp); legacy SSE, stdio and OpenAPI upstreams are message
 // channels behind a ChannelConnector. Upstreams (upstreams.ts) picks one per server by its registry `transport`.
-import type { RegistryServer, UpstreamTransport } from "../registry/schema.js";
+import type { RegistryServer, UpstreamTransport } from "../contract/registry.js";
 
 export interface UpstreamTarget {
   url: string;

@@ -10,8 +10,8 @@ import { RegistriesReconciler } from "../../internal/controller/reconcilers/regi
 import { VirtualServerReconciler } from "../../internal/controller/reconcilers/virtual-server.js";
 import type { ObjectRequest } from "../../internal/controller/requests.js";
 import type { MCPServerRegistration } from "../../internal/controller/resources.js";
-import type { Registry } from "../../internal/registry/schema.js";
-import { ROTATE_ANNOTATION, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/session/signing-key-secret.js";
+import type { Registry } from "../../internal/contract/registry.js";
+import { ROTATE_ANNOTATION, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/contract/session-key.js";
 import { contextOf, routeOf, seedWorld, type World } from "../helpers/cluster-world.js";
 
 const NS = "mcp-test";

@@ -3,15 +3,15 @@
 // resourceVersions as the API server would) and records them, so a test can assert what was written
 // and that reconciling again writes nothing.
 import type { OwnKind } from "../../internal/api/resources.js";
-import type { PublishedStatus } from "../../internal/brokerstatus/schema.js";
+import type { PublishedStatus } from "../../internal/contract/broker-status.js";
 import type { ClusterView } from "../../internal/controller/cluster-view.js";
 import type { ReconcileContext } from "../../internal/controller/reconcilers/reconciler.js";
 import type { Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Namespace, OwnResource, ReferenceGrant, Secret, Service } from "../../internal/controller/resources.js";
 import { StatusWriter } from "../../internal/controller/status-writer.js";
 import type { ClusterWriter, EventType } from "../../internal/controller/writers.js";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../../internal/controller/writers.js";
-import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../../internal/registry/secret-source.js";
-import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/session/signing-key-secret.js";
+import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../../internal/contract/registry.js";
+import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/contract/session-key.js";
 import { capturingLogger } from "../kube/support.js";
 
 export interface World {

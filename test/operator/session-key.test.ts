@@ -12,7 +12,7 @@ import {
   SESSION_KEY_PREVIOUS_KEY,
   SESSION_KEY_SECRET_KEY,
   SESSION_KEY_SECRET_NAME,
-} from "../../internal/session/signing-key-secret.js";
+} from "../../internal/contract/session-key.js";
 import { openRawSession, postMcp } from "../helpers/http.js";
 import {
   BROKER_SA,

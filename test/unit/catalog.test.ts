@@ -2,8 +2,8 @@
 // specific resource template winning, overlaps reported.
 import { expect } from "chai";
 import { Catalog, type DiscoveryState } from "../../internal/catalog/catalog.js";
-import type { ServerSnapshot } from "../../internal/discovery/snapshot.js";
-import { RegistryServerSchema } from "../../internal/registry/schema.js";
+import type { ServerSnapshot } from "../../internal/catalog/snapshot.js";
+import { RegistryServerSchema } from "../../internal/contract/registry.js";
 
 function server(name: string, toolPrefix = "") {
   return RegistryServerSchema.parse({ name, url: `http://127.0.0.1:1/${name}`, toolPrefix });

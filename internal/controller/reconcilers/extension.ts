@@ -1,7 +1,7 @@
 // MCPGatewayExtension: Ready says whether it may serve its Gateway; SessionKeyValid reports a
 // session key Secret the brokers cannot use (with a Warning Event once per problem).
 import type { Condition } from "../../api/condition.js";
-import { SESSION_KEY_SECRET_NAME } from "../../session/signing-key-secret.js";
+import { SESSION_KEY_SECRET_NAME } from "../../contract/session-key.js";
 import { findCondition, removeCondition, setCondition } from "../conditions.js";
 import { validateExtension } from "../extension-validation.js";
 import { DONE, type ObjectRequest, type Result } from "../requests.js";

@@ -2,8 +2,8 @@
 // no valid extension needs any more are emptied, never deleted (a broker keeps its last good
 // registry when the Secret vanishes). Each of those namespaces also gets a session key Secret when
 // it has none (first, so a broker finds it), rotated when a user asks for it by annotation.
-import { REGISTRY_SECRET_NAME } from "../../registry/secret-source.js";
-import { SESSION_KEY_SECRET_NAME } from "../../session/signing-key-secret.js";
+import { REGISTRY_SECRET_NAME } from "../../contract/registry.js";
+import { SESSION_KEY_SECRET_NAME } from "../../contract/session-key.js";
 import { validExtensions } from "../extension-validation.js";
 import { resolveAll, servedResolutions } from "../prefix-claims.js";
 import { buildRegistries, renderRegistry } from "../registry-builder.js";

@@ -3,9 +3,14 @@
 // (Secret `mcp-gateway-config`, key `config.yaml`) and a laptop user writes it by hand; both go
 // through this one schema.
 import { z } from "zod";
-import { OAuthProtectedResourceSchema } from "../api/mcp-gateway-extension.js";
+import { OAuthProtectedResourceSchema } from "./oauth-protected-resource.js";
 
 /** How the broker reaches a server; absent means streamable-http. */
+
+/** Where the controller writes each extension namespace's registry, and the broker reads it. */
+export const REGISTRY_SECRET_NAME = "mcp-gateway-config";
+export const REGISTRY_SECRET_KEY = "config.yaml";
+
 export const UpstreamTransportSchema = z.enum(["streamable-http", "sse", "auto", "stdio", "openapi"]);
 
 export const OpenApiSourceSchema = z
