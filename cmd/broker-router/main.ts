@@ -4,6 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { authSettings } from "../../internal/auth/config.js";
 import { authGuard } from "../../internal/auth/guard.js";
 import { Broker } from "../../internal/broker/broker.js";
+import { PerRequestBroker } from "../../internal/broker/per-request.js";
 import { ListPages } from "../../internal/catalog/pages.js";
 import { splitAddress } from "../../internal/config/address.js";
 import { brokerUsage, defaultAllowedHosts, parseBrokerOptions, type BrokerOptions } from "../../internal/config/broker-options.js";
@@ -102,13 +103,23 @@ async function main(): Promise<void> {
     log,
   });
   const metrics = new GatewayMetrics({ sessionCount: () => sessions.size, servers: () => directory.catalog.status() });
-  const broker = new Broker(directory, new ListPages(directory.catalog, options["list-page-size"]), sessions, http, metrics, log, {
+  const pages = new ListPages(directory.catalog, options["list-page-size"]);
+  const brokerOptions = {
     requestTimeoutMs: options["upstream-timeout-seconds"] * 1000,
     upstreamIdleTimeoutMs: options["upstream-idle-timeout-seconds"] * 1000,
     maxInitializeParamsBytes: options["max-initialize-params-bytes"],
     maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
-  });
+  };
+  const broker = new Broker(directory, pages, sessions, http, metrics, log, brokerOptions);
   await broker.start();
+  // 2026-07-28 clients: their internal sessions end when idle as session-era clients' do.
+  const perRequest = new PerRequestBroker(directory, pages, http, metrics, log, {
+    broker: brokerOptions,
+    idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
+    maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
+    maxSessionsPerCaller: options["max-sessions-per-client"],
+  });
+  await perRequest.start();
   const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);
   const transport = streamableHttpHandler(broker, {
     maxBodyBytes: options["max-body-bytes"],
@@ -122,6 +133,7 @@ async function main(): Promise<void> {
       maxStreamsPerSession: options["max-streams-per-session"],
     }),
     refusals: metrics,
+    perRequest,
   });
   const mcpHandler = authGuard(auth.guard, transport, log);
   let accepting = true;
@@ -161,7 +173,7 @@ async function main(): Promise<void> {
     // Ending upstream sessions is a courtesy to the upstreams; it must not hold the exit hostage.
     const deadline = setTimeout(() => process.exit(0), 5_000);
     deadline.unref();
-    await Promise.all([broker.closeAll(), directory.stop()]);
+    await Promise.all([broker.closeAll(), perRequest.closeAll(), directory.stop()]);
     server.closeAllConnections();
     await http.destroy();
     process.exit(0);

@@ -46,4 +46,39 @@ export const Notification = {
   RootsListChanged: "notifications/roots/list_changed",
 } as const;
 
+/**
+ * Revisions of the per-request era (2026-07-28 on): no initialize and no session; version,
+ * client info and capabilities travel in every request's `_meta`.
+ */
+export const PER_REQUEST_PROTOCOL_VERSIONS = ["2026-07-28"] as const;
+
+export function isPerRequestProtocolVersion(version: unknown): version is string {
+  return typeof version === "string" && (PER_REQUEST_PROTOCOL_VERSIONS as readonly string[]).includes(version);
+}
+
+/** The `_meta` keys of the per-request era (2026-07-28). */
+export const MetaKey = {
+  ProtocolVersion: "io.modelcontextprotocol/protocolVersion",
+  ClientInfo: "io.modelcontextprotocol/clientInfo",
+  ClientCapabilities: "io.modelcontextprotocol/clientCapabilities",
+  LogLevel: "io.modelcontextprotocol/logLevel",
+  SubscriptionId: "io.modelcontextprotocol/subscriptionId",
+  ServerInfo: "io.modelcontextprotocol/serverInfo",
+} as const;
+
+/** Methods only the per-request era has. */
+export const PerRequestMethod = {
+  ServerDiscover: "server/discover",
+  SubscriptionsListen: "subscriptions/listen",
+} as const;
+
+/** Error codes the 2026-07-28 revision defines. */
+export const PerRequestErrorCode = {
+  HeaderMismatch: -32020,
+  MissingRequiredClientCapability: -32021,
+  UnsupportedProtocolVersion: -32022,
+} as const;
+
+export const SubscriptionsAcknowledged = "notifications/subscriptions/acknowledged";
+
 export const GATEWAY_INFO = { name: "mcp-gateway", version: "0.1.0" } as const;

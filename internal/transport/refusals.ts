@@ -2,6 +2,7 @@
 // on: one table of reason -> HTTP status, JSON-RPC code and whether the connection closes. The
 // transport, the refusal metric (a bounded label set) and the docs table are all read from here.
 import { ErrorCode } from "../mcp/jsonrpc.js";
+import { PerRequestErrorCode } from "../mcp/protocol.js";
 
 export interface RefusalSpec {
   status: number;
@@ -35,6 +36,13 @@ export const REFUSALS = {
   session_rate_limit: { status: 429, code: ErrorCode.TransportError, when: "over `--session-rate-limit` (a batch counts each request)" },
   session_streams_limit: { status: 429, code: ErrorCode.TransportError, when: "over `--max-streams-per-session` (a batch takes one slot per request)" },
   internal_error: { status: 500, code: ErrorCode.InternalError, when: "an unexpected error in the gateway" },
+  header_mismatch: {
+    status: 400,
+    code: PerRequestErrorCode.HeaderMismatch,
+    when: "2026-07-28: `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` missing, or not what the body says",
+  },
+  invalid_request_meta: { status: 400, code: ErrorCode.InvalidParams, when: "2026-07-28: `_meta` missing, or without a valid `protocolVersion` or `clientCapabilities`" },
+  unsupported_per_request_version: { status: 400, code: PerRequestErrorCode.UnsupportedProtocolVersion, when: "2026-07-28: `_meta` names a protocol version the gateway does not serve per request (the error lists those it does)" },
 } as const satisfies Record<string, RefusalSpec>;
 
 export type RefusalReason = keyof typeof REFUSALS;

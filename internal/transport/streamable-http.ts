@@ -16,6 +16,7 @@ import { clientKey, type LimitRefusal, type RequestLimits } from "../limits/requ
 import { SessionQuotaError } from "../limits/session-quota.js";
 import { EventStream } from "./event-stream.js";
 import { acceptsEventStream, acceptsJson, HostGuard, isJsonContentType } from "./http-checks.js";
+import { isPerRequestMessage, servePerRequest, type PerRequestHandler } from "./per-request-http.js";
 import { PostResponder, type RequestChannel } from "./post-responder.js";
 import { REFUSALS, type RefusalObserver, type RefusalReason, type RefusalSpec } from "./refusals.js";
 
@@ -51,6 +52,8 @@ export interface StreamableHttpOptions {
   limits: RequestLimits;
   /** Told of every refusal written to a client, with its reason. */
   refusals?: RefusalObserver;
+  /** Serves the per-request era (2026-07-28) on the same endpoint; absent, only the session era is served. */
+  perRequest?: PerRequestHandler;
 }
 
 const SESSION_HEADER = "mcp-session-id";
@@ -183,6 +186,11 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
     }
     // A batch is charged as the messages it carries, sent one by one, would be.
     enforce(options.limits.admitClient(req, messages.length), firstId);
+    const only = messages[0];
+    if (options.perRequest && !batch && only && only.kind !== "invalid" && isPerRequestMessage(req.headers, parsed)) {
+      servePerRequest(options.perRequest, only, req.headers, res, sse, { keepAliveMs: options.keepAliveMs, refusals: options.refusals });
+      return;
+    }
     const requestCount = messages.filter((m) => m.kind === "request").length;
 
     const initialize = messages.find((m) => m.kind === "request" && m.message.method === Method.Initialize);

@@ -1,0 +1,240 @@
+// The protocol side of the per-request era (MCP 2026-07-28). It answers what is new in the era
+// (server/discover, subscriptions/listen) and refuses what it removed; everything else (lists,
+// calls, reads, prompts, completion) goes through the same method table as the session era (a
+// Broker), so catalog, prefixes, grants, virtual servers, limits and metrics are the same. That
+// table runs on internal gateway sessions (CallerSessions), one per caller and capability set, whose
+// upstream sessions serve session-era upstreams; no session reaches the client.
+import type { IncomingHttpHeaders } from "node:http";
+import { SubscriptionFilterSchema } from "@modelcontextprotocol/core";
+import { grantOf } from "../auth/request-grants.js";
+import type { ListPages } from "../catalog/pages.js";
+import type { ServerDirectory } from "../discovery/directory.js";
+import { SessionQuotaError } from "../limits/session-quota.js";
+import type { Logger } from "../log/logger.js";
+import { errorResponse, ErrorCode, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
+import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod } from "../mcp/protocol.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { GatewaySession } from "../session/session.js";
+import type { PerRequestChannel, PerRequestHandler, RequestMeta } from "../transport/per-request-http.js";
+import type { RequestChannel } from "../transport/post-responder.js";
+import type { UpstreamConnector } from "../upstream/connector.js";
+import { Broker, type BrokerOptions } from "./broker.js";
+import { CallerSessions } from "./caller-sessions.js";
+import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
+import { PerRequestReply, type CacheScope } from "./per-request-reply.js";
+import { Subscriptions, type AgreedFilter } from "./subscriptions.js";
+
+export interface PerRequestBrokerOptions {
+  broker: BrokerOptions;
+  /** Internal sessions unused this long end, and their upstream sessions with them. */
+  idleTimeoutMs: number;
+  maxLifetimeMs: number;
+  maxSessionsPerCaller: number;
+}
+
+/** The methods the session-era table serves for this era too. */
+const SHARED_METHODS: ReadonlySet<string> = new Set([
+  Method.ToolsList,
+  Method.ToolsCall,
+  Method.PromptsList,
+  Method.PromptsGet,
+  Method.ResourcesList,
+  Method.ResourceTemplatesList,
+  Method.ResourcesRead,
+  Method.CompletionComplete,
+]);
+
+const VIRTUAL_SERVER_HEADER = "x-mcp-virtualserver";
+
+/** Session-era upstreams get `_meta` without the per-request keys; progressToken and trace context stay. */
+function sessionEraParams(params: Params | undefined): Params {
+  const meta = params?._meta as Record<string, unknown>;
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(meta)) if (!key.startsWith("io.modelcontextprotocol/")) kept[key] = meta[key];
+  const forwarded: Params = { ...params };
+  if (Object.keys(kept).length > 0) forwarded._meta = kept;
+  else delete forwarded._meta;
+  return forwarded;
+}
+
+/** Collects one answer of the method table, for requests the gateway makes on a listener's behalf. */
+function capture(signal: AbortSignal): { channel: RequestChannel; answer: Promise<JsonRpcResponse | undefined> } {
+  let settle: (response: JsonRpcResponse | undefined) => void = () => undefined;
+  const answer = new Promise<JsonRpcResponse | undefined>((resolve) => (settle = resolve));
+  const channel: RequestChannel = {
+    signal,
+    send: () => false,
+    respond: settle,
+    respondRaw: (id, json) => settle({ jsonrpc: "2.0", id, result: JSON.parse(json) as Record<string, unknown> }),
+    abandon: () => settle(undefined),
+  };
+  return { channel, answer };
+}
+
+export class PerRequestBroker implements PerRequestHandler {
+  private readonly callers: CallerSessions;
+  private readonly table: Broker;
+  private readonly subscriptions: Subscriptions;
+  private nextInternalId = 1;
+
+  constructor(
+    private readonly directory: ServerDirectory,
+    pages: ListPages,
+    http: UpstreamConnector,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+    options: PerRequestBrokerOptions,
+  ) {
+    this.callers = new CallerSessions({ idleTimeoutMs: options.idleTimeoutMs, maxLifetimeMs: options.maxLifetimeMs, maxSessionsPerCaller: options.maxSessionsPerCaller, log });
+    this.table = new Broker(directory, pages, this.callers.store, http, metrics, log, options.broker);
+    this.subscriptions = new Subscriptions((session, id) => this.refuseUpstreamRequest(session, id, false, undefined));
+    directory.on("listChanged", (kinds) => this.subscriptions.announce(kinds));
+  }
+
+  /** Starts expiring internal sessions and idle upstream sessions. */
+  start(): Promise<void> {
+    return this.table.start();
+  }
+
+  /** Shutdown: listen streams end gracefully, internal sessions end with their upstream sessions. */
+  async closeAll(): Promise<void> {
+    this.subscriptions.closeAll();
+    await this.table.closeAll();
+  }
+
+  onRequest(request: JsonRpcRequest, meta: RequestMeta, channel: PerRequestChannel, headers: IncomingHttpHeaders): void {
+    if (request.method === PerRequestMethod.ServerDiscover) {
+      channel.respond(resultResponse(request.id, this.discover(headers)));
+      this.metrics.request(request.method, "ok");
+      return;
+    }
+    if (request.method === PerRequestMethod.SubscriptionsListen) {
+      this.settle(this.listen(request, meta, channel, headers), request, channel);
+      return;
+    }
+    // Removed methods (initialize, ping, logging/setLevel, resources/subscribe, ...) are unknown here.
+    if (!SHARED_METHODS.has(request.method)) {
+      channel.respond(errorResponse(request.id, ErrorCode.MethodNotFound, `Method not found: ${request.method}`));
+      this.metrics.request("other", "error");
+      return;
+    }
+    this.settle(this.serve(request, meta, channel, headers), request, channel);
+  }
+
+  /** A failure of the gateway itself still answers the request. */
+  private settle(work: Promise<void>, request: JsonRpcRequest, channel: RequestChannel): void {
+    work.catch((err: unknown) => {
+      this.log.error({ err, method: request.method }, "request failed");
+      channel.respond(errorResponse(request.id, ErrorCode.InternalError, `internal error: ${(err as Error).message}`));
+    });
+  }
+
+  private discover(headers: IncomingHttpHeaders): Record<string, unknown> {
+    const catalog = this.directory.catalog;
+    const result: Record<string, unknown> = {
+      resultType: "complete",
+      supportedVersions: [...PER_REQUEST_PROTOCOL_VERSIONS],
+      capabilities: mergedCapabilities(catalog),
+      _meta: { [MetaKey.ServerInfo]: GATEWAY_INFO },
+      ttlMs: 0,
+      cacheScope: this.listScope(headers),
+    };
+    const instructions = mergedInstructions(catalog);
+    if (instructions) result.instructions = instructions;
+    return result;
+  }
+
+  /** Lists are the same for every caller unless a grant or a virtual server narrows them. */
+  private listScope(headers: IncomingHttpHeaders): CacheScope {
+    return grantOf(headers) || headers[VIRTUAL_SERVER_HEADER] ? "private" : "public";
+  }
+
+  private async serve(request: JsonRpcRequest, meta: RequestMeta, channel: RequestChannel, headers: IncomingHttpHeaders): Promise<void> {
+    let session: GatewaySession;
+    try {
+      session = await this.callers.sessionFor(headers, meta);
+    } catch (err) {
+      if (!(err instanceof SessionQuotaError)) throw err;
+      channel.respond(errorResponse(request.id, ErrorCode.TransportError, `${err.message} (one internal session per distinct set of client capabilities)`));
+      return;
+    }
+    const reply = new PerRequestReply(channel, {
+      id: request.id,
+      method: request.method,
+      meta,
+      // A read's contents may be the caller's own: nobody else should be served them from a cache.
+      cacheScope: request.method === Method.ResourcesRead ? "private" : this.listScope(headers),
+      refuseUpstreamRequest: (gatewayId, declared) => this.refuseUpstreamRequest(session, gatewayId, declared, headers),
+    });
+    // Under an id of its own: clients of this era may reuse ids freely, the table's in-flight map must not see that.
+    this.table.onRequest(session, { jsonrpc: "2.0", id: this.internalId(), method: request.method, params: sessionEraParams(request.params) }, reply, headers);
+  }
+
+  private internalId(): JsonRpcId {
+    return `pr-${this.nextInternalId++}`;
+  }
+
+  /**
+   * An upstream asked the client something (sampling, elicitation, roots). A 2026-07-28 client
+   * only receives such requests inside an InputRequiredResult, which this gateway does not build
+   * for session-era upstreams yet: the upstream is told at once instead of waiting for its timeout.
+   */
+  private refuseUpstreamRequest(session: GatewaySession, gatewayId: JsonRpcId, declared: boolean, headers: IncomingHttpHeaders | undefined): void {
+    const forwarded = session.forwardedRequests.get(gatewayId);
+    if (!forwarded) return;
+    session.forwardedRequests.delete(gatewayId);
+    const server = this.directory.server(forwarded.server);
+    const authorization = server?.forwardClientAuthorization && !server.credential ? headers?.authorization : undefined;
+    const refusal = declared
+      ? errorResponse(forwarded.upstreamId, ErrorCode.InternalError, "the gateway cannot pass requests to a 2026-07-28 client during a call")
+      : errorResponse(forwarded.upstreamId, ErrorCode.MethodNotFound, "the client did not declare this capability");
+    forwarded.upstream.reply(refusal, authorization).catch(() => undefined);
+  }
+
+  /**
+   * subscriptions/listen: the acknowledgment says what the stream will carry (of what was asked:
+   * list changes always, the resource URIs the caller may read and an upstream let it subscribe
+   * to), then notifications follow until the client closes the stream.
+   */
+  private async listen(request: JsonRpcRequest, meta: RequestMeta, channel: PerRequestChannel, headers: IncomingHttpHeaders): Promise<void> {
+    const parsed = SubscriptionFilterSchema.safeParse(request.params?.notifications ?? {});
+    if (!parsed.success) {
+      channel.respond(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: notifications: ${parsed.error.issues[0]?.message ?? "invalid"}`));
+      return;
+    }
+    const wanted = parsed.data;
+    const agreed: AgreedFilter = {};
+    if (wanted.toolsListChanged) agreed.toolsListChanged = true;
+    if (wanted.promptsListChanged) agreed.promptsListChanged = true;
+    if (wanted.resourcesListChanged) agreed.resourcesListChanged = true;
+    let session: GatewaySession | undefined;
+    if (wanted.resourceSubscriptions && wanted.resourceSubscriptions.length > 0) {
+      session = await this.callers.sessionFor(headers, meta);
+      agreed.resourceSubscriptions = await this.subscribeAll(session, wanted.resourceSubscriptions, channel.signal, headers);
+    }
+    if (channel.signal.aborted) return;
+    channel.hold();
+    this.metrics.request(request.method, "ok");
+    const stream = this.subscriptions.open(request.id, agreed, channel, session);
+    await stream.closed;
+    if (!session) return;
+    // What no other stream of the session still wants is unsubscribed upstream.
+    const still = stream.uris();
+    for (const uri of agreed.resourceSubscriptions ?? []) if (!still.has(uri)) void this.tableRequest(session, Method.ResourcesUnsubscribe, { uri }, new AbortController().signal, headers);
+  }
+
+  /** The URIs the upstreams accepted subscriptions to, in the order asked. */
+  private async subscribeAll(session: GatewaySession, uris: string[], signal: AbortSignal, headers: IncomingHttpHeaders): Promise<string[]> {
+    const answers = await Promise.all(uris.map((uri) => this.tableRequest(session, Method.ResourcesSubscribe, { uri }, signal, headers)));
+    return uris.filter((_uri, i) => {
+      const answer = answers[i];
+      return answer !== undefined && "result" in answer;
+    });
+  }
+
+  private tableRequest(session: GatewaySession, method: string, params: Params, signal: AbortSignal, headers: IncomingHttpHeaders): Promise<JsonRpcResponse | undefined> {
+    const { channel, answer } = capture(signal);
+    this.table.onRequest(session, { jsonrpc: "2.0", id: this.internalId(), method, params }, channel, headers);
+    return answer;
+  }
+}

@@ -1,0 +1,56 @@
+// The conformance suite 0.2.0-alpha.12, by spec revision, through the gateway in front of the
+// suite's both-era reference server: 2026-07-28 on the per-request path, 2025-11-25 on sessions.
+import { expect } from "chai";
+import { runRequirements, startReferenceServer, type ReferenceServer } from "../helpers/conformance-requirements.js";
+import { eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
+import { fetchStatus, registryYaml } from "../helpers/registry.js";
+
+const SUITE_TIMEOUT_MS = 300_000;
+
+/**
+ * Scored 2026-07-28 scenarios the gateway does not pass yet: they call tools the reference server
+ * offers only to 2026-07-28 requests (MRTR), which need a per-request upstream path the gateway
+ * does not have yet (it reaches every upstream with a 2025 session).
+ */
+const KNOWN_2026_FAILURES = [
+  "server-stateless",
+  "input-required-result-basic-elicitation",
+  "input-required-result-basic-sampling",
+  "input-required-result-basic-list-roots",
+  "input-required-result-request-state",
+  "input-required-result-multiple-input-requests",
+  "input-required-result-multi-round",
+  "input-required-result-non-tool-request",
+  "input-required-result-result-type",
+  "input-required-result-tampered-state",
+  "input-required-result-capability-check",
+];
+
+describe("MCP conformance suite 0.2.0-alpha.12 by revision, through the gateway", function () {
+  this.timeout(2 * SUITE_TIMEOUT_MS + 120_000);
+  let reference: ReferenceServer;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    reference = await startReferenceServer();
+    gateway = await startGateway(registryYaml([{ name: "conformance/reference", url: reference.url, prefix: "" }]));
+    await eventually(async () => (await fetchStatus(gateway.baseUrl)).healthyServers === 1, 20_000, "the reference server ready");
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    await reference?.stop();
+  });
+
+  it("--requirements 2026-07-28: 26 of 37 scored scenarios, failing only the known ones", async () => {
+    const result = await runRequirements(gateway.mcpUrl, "2026-07-28", SUITE_TIMEOUT_MS);
+    expect(result.scored, result.output).to.have.lengthOf(37);
+    expect(result.failed, result.output).to.deep.equal(KNOWN_2026_FAILURES);
+  });
+
+  it("--requirements 2025-11-25: all 30 scored scenarios", async () => {
+    const result = await runRequirements(gateway.mcpUrl, "2025-11-25", SUITE_TIMEOUT_MS);
+    expect(result.scored, result.output).to.have.lengthOf(30);
+    expect(result.failed, result.output).to.deep.equal([]);
+  });
+});
