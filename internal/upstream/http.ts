@@ -1,17 +1,12 @@
 // The Streamable HTTP client transport to upstream servers: one POST per message, answers as
 // JSON or as an SSE stream, a GET stream for server-initiated messages, DELETE to end a session.
-// Built on undici's request API with one shared keep-alive Agent, because fetch costs more per call.
+// Built on undici with one shared keep-alive Agent, because fetch costs more per call; the POST of
+// every call goes through undici's dispatch API (post-answer.ts), the rest through request().
 import type { Readable } from "node:stream";
 import { createParser } from "eventsource-parser";
 import { Agent, request } from "undici";
-import {
-  SessionExpiredError,
-  UpstreamConnectTimeoutError,
-  UpstreamFirstByteTimeoutError,
-  UpstreamHttpError,
-  UpstreamProtocolError,
-  UpstreamRejectedError,
-} from "./errors.js";
+import { SessionExpiredError, UpstreamConnectTimeoutError, UpstreamFirstByteTimeoutError, UpstreamProtocolError } from "./errors.js";
+import { answerError, LimitedText, PostAnswer, type BodyReader } from "./post-answer.js";
 
 import type { SessionHeaders, UpstreamConnector, UpstreamTarget } from "./connector.js";
 
@@ -47,7 +42,7 @@ export class UpstreamHttp implements UpstreamConnector {
    * onSessionId sees the upstream's mcp-session-id header as soon as the headers arrive.
    * Resolves when the answer is complete.
    */
-  async post(
+  post(
     target: UpstreamTarget,
     session: SessionHeaders,
     body: string,
@@ -55,33 +50,44 @@ export class UpstreamHttp implements UpstreamConnector {
     signal?: AbortSignal,
     onSessionId?: (sessionId: string) => void,
   ): Promise<void> {
-    const res = await request(target.url, {
-      method: "POST",
-      dispatcher: this.agent,
-      headers: this.headers(target, session, { "content-type": "application/json", accept: ACCEPT_BOTH }),
-      body,
+    const { origin, path } = splitUrl(target.url);
+    const maxBytes = this.options.maxResponseBytes;
+    const answer = new PostAnswer({
+      session,
       signal,
-      headersTimeout: this.options.firstByteTimeoutMs,
-      bodyTimeout: this.options.bodyTimeoutMs,
-    }).catch(this.nameTimeout);
-    const sessionId = headerValue(res.headers["mcp-session-id"]);
-    if (sessionId && onSessionId) onSessionId(sessionId);
-    if (res.statusCode === 202) {
-      await res.body.dump();
-      return;
-    }
-    await this.rejectErrors(res.statusCode, res.body, session);
-    const contentType = headerValue(res.headers["content-type"]) ?? "";
-    if (contentType.startsWith("text/event-stream")) {
-      await readSse(res.body, this.options.maxResponseBytes, messagesOnly(onMessage));
-    } else if (contentType.includes("json")) {
-      const text = await readLimited(res.body, this.options.maxResponseBytes);
-      const parsed = parseJson(text);
-      for (const message of Array.isArray(parsed) ? parsed : [parsed]) onMessage(message);
-    } else {
-      await res.body.dump();
-      throw new UpstreamProtocolError(`unexpected content type "${contentType}"`);
-    }
+      nameError: (err) => this.namedError(err),
+      onResponse: (status, headers): BodyReader | undefined => {
+        const sessionId = headerValue(headers["mcp-session-id"]);
+        if (sessionId && onSessionId) onSessionId(sessionId);
+        if (status === 202) return undefined;
+        const contentType = headerValue(headers["content-type"]) ?? "";
+        if (contentType.startsWith("text/event-stream")) return sseReader(maxBytes, messagesOnly(onMessage));
+        if (contentType.includes("json")) {
+          const text = new LimitedText(maxBytes);
+          return {
+            feed: (chunk) => text.feed(chunk),
+            end: () => {
+              const parsed = parseJson(text.text());
+              for (const message of Array.isArray(parsed) ? parsed : [parsed]) onMessage(message);
+            },
+          };
+        }
+        throw new UpstreamProtocolError(`unexpected content type "${contentType}"`);
+      },
+    });
+    this.agent.dispatch(
+      {
+        origin,
+        path,
+        method: "POST",
+        headers: this.headers(target, session, { "content-type": "application/json", accept: ACCEPT_BOTH }),
+        body,
+        headersTimeout: this.options.firstByteTimeoutMs,
+        bodyTimeout: this.options.bodyTimeoutMs,
+      },
+      answer,
+    );
+    return answer.done;
   }
 
   /** Opens the server-to-client stream. Resolves false if the server offers none (405), true when the stream ends. */
@@ -122,11 +128,15 @@ export class UpstreamHttp implements UpstreamConnector {
 
   /** undici's connect and headers timeouts, as errors that name the timeout and its length for the client. */
   readonly nameTimeout = (err: unknown): never => {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (code === "UND_ERR_CONNECT_TIMEOUT") throw new UpstreamConnectTimeoutError(this.options.connectTimeoutMs);
-    if (code === "UND_ERR_HEADERS_TIMEOUT") throw new UpstreamFirstByteTimeoutError(this.options.firstByteTimeoutMs);
-    throw err;
+    throw this.namedError(err);
   };
+
+  private namedError(err: unknown): unknown {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === "UND_ERR_CONNECT_TIMEOUT") return new UpstreamConnectTimeoutError(this.options.connectTimeoutMs);
+    if (code === "UND_ERR_HEADERS_TIMEOUT") return new UpstreamFirstByteTimeoutError(this.options.firstByteTimeoutMs);
+    return err;
+  }
 
   private headers(target: UpstreamTarget, session: SessionHeaders, base: Record<string, string>): Record<string, string> {
     const headers: Record<string, string> = { ...target.headers, ...base };
@@ -141,19 +151,7 @@ export class UpstreamHttp implements UpstreamConnector {
       await body.dump();
       throw new SessionExpiredError();
     }
-    const text = await readLimited(body, 4096).catch(() => "");
-    const rejection = status >= 400 && status < 500 ? jsonRpcError(text) : undefined;
-    throw rejection ? new UpstreamRejectedError(status, rejection) : new UpstreamHttpError(status, text.trim());
-  }
-}
-
-/** The error object of a JSON-RPC error response, if the text is one. */
-function jsonRpcError(text: string): { code: number; message: string; data?: unknown } | undefined {
-  try {
-    const error = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown; data?: unknown } }).error;
-    return typeof error?.code === "number" && typeof error.message === "string" ? { code: error.code, message: error.message, data: error.data } : undefined;
-  } catch {
-    return undefined;
+    throw answerError(status, await readLimited(body, 4096).catch(() => ""), session);
   }
 }
 
@@ -202,19 +200,17 @@ function consume(body: Readable, onChunk: (chunk: Buffer) => void): Promise<void
 }
 
 export async function readLimited(body: Readable, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  await consume(body, (chunk) => {
-    size += chunk.length;
-    if (size > maxBytes) throw new UpstreamProtocolError(`response larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  });
-  return chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
+  const text = new LimitedText(maxBytes);
+  await consume(body, (chunk) => text.feed(chunk));
+  return text.text();
 }
 
-/** Reads an SSE body, handing each event's data and type (`message` when unnamed) to onData as it arrives. */
-/** Each event may be up to maxEventBytes; a bigger (or never-ending) one fails the stream instead of growing memory. */
-export async function readSse(body: Readable, maxEventBytes: number, onData: (data: string, event: string) => void): Promise<void> {
+/**
+ * Reads SSE chunk by chunk, handing each event's data and type (`message` when unnamed) to onData
+ * as it arrives. Each event may be up to maxEventBytes; a bigger (or never-ending) one fails the
+ * stream instead of growing memory.
+ */
+export function sseReader(maxEventBytes: number, onData: (data: string, event: string) => void): BodyReader {
   let failure: unknown;
   // Bytes received since the last complete event or comment; reset inside feed(), so the rest of
   // the chunk that completed an event goes uncounted: the limit holds to within one chunk.
@@ -232,10 +228,34 @@ export async function readSse(body: Readable, maxEventBytes: number, onData: (da
     },
   });
   const decoder = new TextDecoder();
-  await consume(body, (chunk) => {
-    sinceLastEvent += chunk.length;
-    parser.feed(decoder.decode(chunk, { stream: true }));
-    if (failure) throw failure;
-    if (sinceLastEvent > maxEventBytes) throw new UpstreamProtocolError(`SSE event larger than ${maxEventBytes} bytes`);
-  });
+  return {
+    feed: (chunk) => {
+      sinceLastEvent += chunk.length;
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      if (failure) throw failure;
+      if (sinceLastEvent > maxEventBytes) throw new UpstreamProtocolError(`SSE event larger than ${maxEventBytes} bytes`);
+    },
+    end: () => undefined,
+  };
+}
+
+/** An SSE body read to its end; see sseReader. */
+export async function readSse(body: Readable, maxEventBytes: number, onData: (data: string, event: string) => void): Promise<void> {
+  const reader = sseReader(maxEventBytes, onData);
+  await consume(body, (chunk) => reader.feed(chunk));
+}
+
+/** Origin and path of an upstream URL, parsed once per URL: new URL() on every call shows in profiles. */
+const splitUrls = new Map<string, { origin: string; path: string }>();
+
+function splitUrl(url: string): { origin: string; path: string } {
+  let split = splitUrls.get(url);
+  if (!split) {
+    const parsed = new URL(url);
+    split = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    // Bounded: URLs come from the registry; a churning registry only costs re-parsing.
+    if (splitUrls.size >= 1024) splitUrls.clear();
+    splitUrls.set(url, split);
+  }
+  return split;
 }
