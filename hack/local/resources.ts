@@ -1,6 +1,8 @@
 // What the local stack puts in its API server besides the seed guide's extension and
 // ReferenceGrant (applied from config/samples): a `local` Gateway, and sample servers registered
-// the way a platform team registers theirs. Backends are ExternalName Services pointing at loopback.
+// the way a platform team registers theirs, with the objects they name. Backends are
+// ExternalName Services pointing at loopback.
+import { stringify } from "yaml";
 import { LOCAL_GATEWAY_CLASS } from "./gateway-standin.js";
 
 export interface SampleServer {
@@ -8,6 +10,8 @@ export interface SampleServer {
   port: number;
   /** Registered by the stack under this prefix; unregistered samples only back the seed's documents. */
   toolPrefix?: string;
+  /** The registration's other spec fields, e.g. transport and path for a legacy SSE or an OpenAPI server. */
+  spec?: Record<string, unknown>;
 }
 
 function backend(sample: SampleServer): string {
@@ -42,19 +46,16 @@ spec:
     - name: ${sample.name}
       port: ${sample.port}
 ---
-apiVersion: mcp.kagenti.com/v1alpha1
-kind: MCPServerRegistration
-metadata:
-  name: ${sample.name}
-  namespace: mcp-test
-spec:
-  toolPrefix: ${sample.toolPrefix}
-  targetRef:
-    name: ${sample.name}-route
-`;
+${stringify({
+  apiVersion: "mcp.kagenti.com/v1alpha1",
+  kind: "MCPServerRegistration",
+  metadata: { name: sample.name, namespace: "mcp-test" },
+  spec: { toolPrefix: sample.toolPrefix, targetRef: { name: `${sample.name}-route` }, ...sample.spec },
+})}`;
 }
 
-export function stackResources(samples: SampleServer[]): string {
+/** `objects`: what registrations name besides their routes (an OpenAPI document's ConfigMap, a credential's Secret), as API objects. */
+export function stackResources(samples: SampleServer[], objects: Array<Record<string, unknown>> = []): string {
   const documents = [
     `apiVersion: v1
 kind: Namespace
@@ -89,6 +90,7 @@ spec:
         from: All
 
 `,
+    ...objects.map((object) => stringify(object)),
     ...samples.map(backend),
     ...samples.filter((sample) => sample.toolPrefix !== undefined).map(registration),
   ];

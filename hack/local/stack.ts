@@ -1,9 +1,10 @@
 // `make run`: the whole gateway on a laptop. A real API server (hack/envtest) with the Gateway
 // API CRDs and ours, the controller, the broker-router on 127.0.0.1:8001, a stand-in for the
-// Gateway implementation, and sample MCP servers registered through resources. Prints what to
+// Gateway implementation, and sample MCP servers of every kind (Streamable HTTP, legacy SSE,
+// OpenAPI, stdio behind the bridge) registered through resources. Prints what to
 // try; Ctrl-C stops everything it started.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { loadKubeConfig } from "../../internal/kube/config.js";
@@ -17,11 +18,42 @@ const envtestDir = join(state, "envtest");
 const kubeconfig = join(envtestDir, "kubeconfig");
 const BROKER_PORT = 8001;
 const CONTROLLER_PORT = 8081;
-const SAMPLES: SampleServer[] = [
-  { name: "everything", port: 3001, toolPrefix: "everything_" },
-  { name: "sample", port: 3002, toolPrefix: "sample_" },
+const everythingMain = join(root, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+const memoryMain = join(root, "node_modules/@modelcontextprotocol/server-memory/dist/index.js");
+const prismMain = join(root, "node_modules/@stoplight/prism-cli/dist/index.js");
+// The Swagger Petstore OpenAPI 3.0 document (swagger-api/swagger-petstore, Apache-2.0), unchanged.
+const PETSTORE_DOCUMENT = join(root, "hack/local/petstore3.json");
+
+/** A sample server: how to run it (node and these arguments) and how it is registered. */
+interface Sample extends SampleServer {
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+// One server of each kind, so that one tools/list shows them all.
+const SAMPLES: Sample[] = [
+  { name: "everything", port: 3001, toolPrefix: "everything_", args: [everythingMain, "streamableHttp"], env: { PORT: "3001" } },
+  { name: "sample", port: 3002, toolPrefix: "sample_", args: [join(root, "dist/test/fixtures/upstream-server-main.js"), "--name", "sample", "--port", "3002"] },
+  // Legacy HTTP+SSE (MCP 2024-11-05).
+  { name: "everything-sse", port: 3003, toolPrefix: "sse_", spec: { transport: "sse", path: "/sse" }, args: [everythingMain, "sse"], env: { PORT: "3003" } },
+  // A REST API: Prism mocks the Petstore, whose OpenAPI document the registration takes from a ConfigMap.
+  {
+    name: "petstore",
+    port: 3004,
+    toolPrefix: "petstore_",
+    spec: { transport: "openapi", path: "/", credentialRef: { name: "petstore-credential" }, openapi: { configMapRef: { name: "petstore-openapi", key: "petstore3.json" } } },
+    args: [prismMain, "mock", PETSTORE_DOCUMENT, "-p", "3004", "-h", "127.0.0.1"],
+  },
+  // A stdio server behind the stdio bridge, as it would run in its own pod.
+  { name: "memory", port: 3005, toolPrefix: "memory_", args: [join(root, "dist/cmd/stdio-bridge/main.js"), "--port", "3005", "--host", "127.0.0.1", "--", process.execPath, memoryMain], env: { MEMORY_FILE_PATH: join(state, "memory.jsonl") } },
   // The seed document's backend: running, with its Service, for you to register.
-  { name: "mcp-api-key-server", port: 9090 },
+  { name: "mcp-api-key-server", port: 9090, args: [join(root, "dist/test/fixtures/upstream-server-main.js"), "--name", "mcp-api-key-server", "--port", "9090"] },
+];
+
+/** What the Petstore registration names: its document and the token Prism asks for (any will do). */
+const SAMPLE_OBJECTS = [
+  { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "petstore-openapi", namespace: "mcp-test" }, data: { "petstore3.json": readFileSync(PETSTORE_DOCUMENT, "utf8") } },
+  { apiVersion: "v1", kind: "Secret", metadata: { name: "petstore-credential", namespace: "mcp-test" }, stringData: { token: "Bearer local-demo" } },
 ];
 
 const say = (line: string) => process.stdout.write(`[local] ${line}\n`);
@@ -81,14 +113,12 @@ async function main(): Promise<void> {
   envtestStarted = true;
   execFileSync("bash", [join(root, "hack/envtest/start.sh"), envtestDir, join(root, "config/crd")], { stdio: ["ignore", "inherit", "inherit"] });
 
-  const everything = SAMPLES[0]!;
-  start(everything.name, [join(root, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp"], { PORT: String(everything.port) });
-  for (const sample of SAMPLES.slice(1)) start(sample.name, [join(root, "dist/test/fixtures/upstream-server-main.js"), "--name", sample.name, "--port", String(sample.port)]);
+  for (const sample of SAMPLES) start(sample.name, sample.args, sample.env);
 
   process.env.KUBECONFIG = kubeconfig;
   standIn = new GatewayStandIn(loadKubeConfig(), createLogger(process.env.LOG_LEVEL ?? "warn"));
   await standIn.start();
-  await kubectl(["apply", "-f", "-"], stackResources(SAMPLES));
+  await kubectl(["apply", "-f", "-"], stackResources(SAMPLES, SAMPLE_OBJECTS));
   // The guide's own MCPGatewayExtension and ReferenceGrant, so applying them again changes nothing.
   await kubectl(["apply", "-f", join(root, "config/samples/mcp_v1alpha1_mcpgatewayextension.yaml"), "-f", join(root, "config/samples/gateway_v1beta1_referencegrant.yaml")]);
 
@@ -108,7 +138,11 @@ async function main(): Promise<void> {
 MCP gateway running at http://127.0.0.1:${BROKER_PORT}/mcp (logs in ${state}/*.log)
 
   export KUBECONFIG=${kubeconfig}
-  kubectl get mcpsr -A
+  kubectl get mcpsr -A -o wide
+
+One server of each kind is registered: everything_ and sample_ (Streamable HTTP), sse_ (legacy
+SSE), petstore_ (a REST API from its OpenAPI document, ConfigMap petstore-openapi) and memory_
+(a stdio server behind the stdio bridge).
 
 Register the seed document's server (its backend, Service mcp-api-key-server:9090, is running):
   kubectl apply -f config/samples/gateway_v1_httproute.yaml -f config/samples/mcp_v1alpha1_mcpserverregistration.yaml

@@ -23,11 +23,23 @@ export const CredentialRefSchema = z
   })
   .meta({ description: "Credential the broker sends to the server, for discovery and for clients' calls." });
 
+export const ConfigMapKeyRefSchema = z
+  .object({
+    name: z.string().min(1).max(253).meta({ description: "Name of a ConfigMap in the registration's namespace." }),
+    key: z.string().min(1).max(253).meta({ description: "Key in the ConfigMap whose value is the document, as JSON or YAML." }),
+  })
+  .meta({ description: "The OpenAPI 3.0/3.1 document in a ConfigMap; the controller copies it into the registry, and an edit of the ConfigMap reaches the broker." });
+
 export const RegistrationOpenApiSchema = z
   .object({
-    documentPath: z.string().startsWith("/").meta({ description: "Path of the OpenAPI 3.0/3.1 document on the REST backend, e.g. /openapi.json; fetched with the credential." }),
+    documentPath: z.string().startsWith("/").optional().meta({ description: "Path of the OpenAPI 3.0/3.1 document on the REST backend, e.g. /openapi.json; fetched with the credential." }),
+    configMapRef: ConfigMapKeyRefSchema.optional(),
   })
-  .meta({ description: "For transport openapi: where the document whose operations become tools is." });
+  .refine((openapi) => (openapi.documentPath === undefined) !== (openapi.configMapRef === undefined), { message: "exactly one of documentPath and configMapRef must be set" })
+  .meta({
+    description: "For transport openapi: where the document whose operations become tools is.",
+    "x-kubernetes-validations": [{ rule: "has(self.documentPath) != has(self.configMapRef)", message: "exactly one of documentPath and configMapRef must be set" }],
+  });
 
 /** On a selected HTTPRoute: the prefix of its server's names, instead of the one derived from the route's name. */
 export const ROUTE_TOOL_PREFIX_ANNOTATION = "mcp.kagenti.com/tool-prefix";
@@ -62,10 +74,13 @@ export const MCPServerRegistrationSpecSchema = z
     ],
   });
 
+const TransportInUseSchema = z.string().meta({ description: "The transport the broker talks to the server: spec.transport, or for auto the one it detected (absent until it got through)." });
+
 export const ServerStatusSchema = z.object({
   name: z.string().min(1).meta({ description: "The HTTPRoute this server is reached through." }),
   toolPrefix: z.string().meta({ description: "Prefix of this server's tool and prompt names." }),
   discoveredTools: z.number().int().min(0).meta({ description: "Tools the broker discovered on this server." }),
+  transport: TransportInUseSchema.optional(),
   conditions: ConditionsSchema,
 });
 
@@ -73,6 +88,7 @@ export const MCPServerRegistrationStatusSchema = z.object({
   conditions: ConditionsSchema.optional(),
   observedGeneration: z.number().int().min(0).optional().meta({ description: "The .metadata.generation last reconciled." }),
   discoveredTools: z.number().int().min(0).optional().meta({ description: "Tools the broker discovered on the server (with routeSelector: on all selected servers)." }),
+  transport: TransportInUseSchema.optional().meta({ description: "With targetRef: the transport the broker talks to the server: spec.transport, or for auto the one it detected (absent until it got through). With routeSelector: see servers." }),
   servers: z
     .array(ServerStatusSchema)
     .optional()

@@ -56,6 +56,7 @@ export const MCP_SERVER_REGISTRATION: ResourceDefinition<"MCPServerRegistration"
     AGE,
     { name: "Servers", type: "string", jsonPath: ".status.readyServers", description: "Servers in use of those registered (one per selected HTTPRoute)", priority: 1 },
     { name: "Selector", type: "string", jsonPath: ".spec.routeSelector", description: "The label selector picking HTTPRoutes", priority: 1 },
+    { name: "Transport", type: "string", jsonPath: ".status.transport", description: "The transport the broker talks to the server (for auto: the one detected)", priority: 1 },
   ],
 };
 

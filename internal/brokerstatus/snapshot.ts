@@ -1,16 +1,25 @@
 // The broker's status document, taken from the catalog.
-import type { Catalog } from "../catalog/catalog.js";
+import type { Catalog, ServerStatus } from "../catalog/catalog.js";
 import type { PublishedStatus } from "../contract/broker-status.js";
 
 export function publishedStatus(catalog: Catalog): PublishedStatus {
   const tools = catalog.toolNamesByServer();
   return {
-    servers: catalog.status().map((server) => ({
-      name: server.name,
-      ready: server.ready,
-      message: server.message,
-      totalTools: server.totalTools,
-      tools: (tools.get(server.name) ?? []).sort(),
-    })),
+    servers: catalog.status().map((server) => {
+      const transport = transportInUse(server);
+      return {
+        name: server.name,
+        ready: server.ready,
+        message: server.message,
+        totalTools: server.totalTools,
+        ...(transport === undefined ? {} : { transport }),
+        tools: (tools.get(server.name) ?? []).sort(),
+      };
+    }),
   };
+}
+
+/** What the broker really talks to the server; for `auto` unknown until discovery got through. */
+function transportInUse(server: ServerStatus): string | undefined {
+  return server.transport === "auto" ? server.detectedTransport : server.transport;
 }

@@ -34,6 +34,8 @@ export interface ServerStatus {
   hostname: string;
   /** How the broker reaches the server (the registry's `transport`). */
   transport: string;
+  /** For `auto`: the transport it detected, once discovery got through. */
+  detectedTransport?: string;
   ready: boolean;
   message: string;
   totalTools: number;
@@ -113,6 +115,7 @@ export class Catalog {
         toolPrefix: server.toolPrefix,
         hostname: server.hostname,
         transport: server.transport ?? "streamable-http",
+        ...(server.transport === "auto" && snapshot?.transport ? { detectedTransport: snapshot.transport } : {}),
         ready: false,
         message: describePhase(server, discovery),
         totalTools: snapshot?.tools.length ?? 0,

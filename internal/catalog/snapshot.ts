@@ -21,6 +21,8 @@ export interface ResourceTemplate {
 
 export interface ServerSnapshot {
   protocolVersion: string;
+  /** How discovery reached the server: its registry transport, or for `auto` the one detected. */
+  transport?: string;
   capabilities: Record<string, unknown>;
   instructions?: string;
   serverInfo?: { name?: string; version?: string };

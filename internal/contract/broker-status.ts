@@ -11,6 +11,8 @@ export const PublishedServerSchema = z.object({
   ready: z.boolean(),
   message: z.string(),
   totalTools: z.number().int(),
+  /** The transport the broker talks to the server: the registry's, or for `auto` the one detected (absent until then). */
+  transport: z.string().optional(),
   /** Exposed tool names, so the controller can check virtual servers against them. */
   tools: z.array(z.string()),
 });

@@ -36,8 +36,8 @@ const SOURCES: { [K in SourceKind]: ResourceType & InformerOptions } = {
   ReferenceGrant: { group: GATEWAY_API_GROUP, version: "v1beta1", plural: "referencegrants" },
   Service: { group: "", version: "v1", plural: "services" },
   Secret: { group: "", version: "v1", plural: "secrets" },
-  // Only the brokers' status documents: other ConfigMaps are none of the controller's business.
-  ConfigMap: { group: "", version: "v1", plural: "configmaps", fieldSelector: `metadata.name=${BROKER_STATUS_CONFIGMAP}` },
+  // The brokers' status documents and the OpenAPI documents registrations name: any name, as Secrets for credentials.
+  ConfigMap: { group: "", version: "v1", plural: "configmaps" },
   Namespace: { group: "", version: "v1", plural: "namespaces" },
 };
 
@@ -121,6 +121,9 @@ export class ClusterCache implements ClusterView {
   }
   namespace(name: string): Namespace | undefined {
     return this.informers.Namespace.get("", name);
+  }
+  configMap(namespace: string, name: string): ConfigMap | undefined {
+    return this.informers.ConfigMap.get(namespace, name);
   }
   brokerStatus(namespace: string): PublishedStatus | undefined {
     const map = this.informers.ConfigMap.get(namespace, BROKER_STATUS_CONFIGMAP);

@@ -1,7 +1,7 @@
 // What the reconcilers may look at: the controller's caches, read-only. Keeping it an interface
 // lets the rules and the reconcilers be tested over plain objects.
 import type { PublishedStatus } from "../contract/broker-status.js";
-import type { Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Namespace, ReferenceGrant, Secret, Service } from "./resources.js";
+import type { ConfigMap, Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Namespace, ReferenceGrant, Secret, Service } from "./resources.js";
 
 export interface ClusterView {
   extensions(): MCPGatewayExtension[];
@@ -19,6 +19,7 @@ export interface ClusterView {
   secret(namespace: string, name: string): Secret | undefined;
   secrets(): Secret[];
   namespace(name: string): Namespace | undefined;
+  configMap(namespace: string, name: string): ConfigMap | undefined;
   /** The status the broker serving this namespace published, if any. */
   brokerStatus(namespace: string): PublishedStatus | undefined;
 }

@@ -9,6 +9,8 @@ const MAX_CLIENT_NAME_LENGTH = 64;
 
 export interface Readiness extends Verdict {
   discoveredTools?: number;
+  /** The transport the broker talks to the server (for `auto`: the one it detected). */
+  transport?: string;
   /** Exposed tool names too long for common clients. */
   longNames: string[];
 }
@@ -27,6 +29,7 @@ export function registrationReadiness(resolution: Resolution, view: ClusterView)
     reason: row.ready ? RegistrationReason.Ready : RegistrationReason.NotReady,
     message: row.message,
     discoveredTools: row.ready ? row.totalTools : 0,
+    ...(row.transport === undefined ? {} : { transport: row.transport }),
     longNames: row.tools.filter((name) => name.length > MAX_CLIENT_NAME_LENGTH),
   };
 }

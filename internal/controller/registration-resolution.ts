@@ -5,13 +5,14 @@
 // selected route is a server of its own, with a prefix of its own.
 import { z } from "zod";
 import { GATEWAY_API_GROUP, GROUP } from "../api/group.js";
+import { parse as parseYaml } from "yaml";
 import { MCPServerRegistrationSpecSchema, ROUTE_TOOL_PREFIX_ANNOTATION, TOOL_PREFIX_PATTERN, type MCPServerRegistrationSpec } from "../api/mcp-server-registration.js";
-import type { RegistryServer } from "../contract/registry.js";
+import type { OpenApiSource, RegistryServer } from "../contract/registry.js";
 import type { ClusterView } from "./cluster-view.js";
 import { gatewayKeyOf } from "./extension-validation.js";
 import { selects } from "./label-selector.js";
 import { referenceAllowed } from "./reference-grants.js";
-import { olderFirst, type HTTPRoute, type MCPGatewayExtension, type MCPServerRegistration } from "./resources.js";
+import { olderFirst, type ConfigMap, type HTTPRoute, type MCPGatewayExtension, type MCPServerRegistration } from "./resources.js";
 
 export const RegistrationReason = {
   Ready: "Ready",
@@ -152,6 +153,8 @@ function resolveRoute(
     if (value === undefined) return notReady(`credential secret ${namespace}/${spec.credentialRef.name} has no key ${spec.credentialRef.key}`);
     credential = Buffer.from(value, "base64").toString("utf8").trim();
   }
+  const openapi = spec.openapi && openApiSource(spec.openapi, namespace, view);
+  if (openapi && "invalid" in openapi) return notReady(openapi.invalid);
 
   return {
     ok: true,
@@ -161,11 +164,46 @@ function resolveRoute(
       hostname,
       toolPrefix: server.toolPrefix,
       ...(spec.transport === undefined ? {} : { transport: spec.transport }),
-      ...(spec.openapi === undefined ? {} : { openapi: spec.openapi }),
+      ...(openapi === undefined ? {} : { openapi }),
       ...(credential === undefined ? {} : { credential }),
       forwardClientAuthorization: false,
       enabled: true,
     },
     namespaces: [...new Set(extensions.map((extension) => extension.metadata.namespace ?? ""))].sort(),
   };
+}
+
+/**
+ * Where the broker finds the OpenAPI document: a path on the backend as is, or the document of a ConfigMap, parsed
+ * here (JSON is YAML) so that a broken one is this registration's message and the broker gets an object, never
+ * text it could take for a file path.
+ */
+function openApiSource(openapi: NonNullable<MCPServerRegistrationSpec["openapi"]>, namespace: string, view: ClusterView): OpenApiSource | { invalid: string } {
+  if (!openapi.configMapRef) return { documentPath: openapi.documentPath };
+  const { name, key } = openapi.configMapRef;
+  const configMap = view.configMap(namespace, name);
+  if (!configMap) return { invalid: `OpenAPI ConfigMap ${namespace}/${name} not found` };
+  const parsed = parsedDocuments.get(configMap) ?? new Map<string, OpenApiSource | { invalid: string }>();
+  parsedDocuments.set(configMap, parsed);
+  let source = parsed.get(key);
+  if (!source) {
+    source = parseDocument(configMap.data?.[key], `OpenAPI ConfigMap ${namespace}/${name}`, key);
+    parsed.set(key, source);
+  }
+  return source;
+}
+
+/** Every reconcile resolves every registration: each version of a ConfigMap (a new object in the cache) is parsed once. */
+const parsedDocuments = new WeakMap<ConfigMap, Map<string, OpenApiSource | { invalid: string }>>();
+
+function parseDocument(text: string | undefined, what: string, key: string): OpenApiSource | { invalid: string } {
+  if (text === undefined) return { invalid: `${what} has no key ${key}` };
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (err) {
+    return { invalid: `${what} key ${key} is not JSON or YAML: ${(err as Error).message.split("\n")[0]}` };
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return { invalid: `${what} key ${key} is not a JSON or YAML object` };
+  return { document: document as Record<string, unknown> };
 }

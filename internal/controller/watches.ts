@@ -2,6 +2,7 @@
 // of one of its objects enqueues. Reconcilers read everything they need from the cache, so a
 // request only says what to look at again; enqueuing too much costs a no-op reconcile, too
 // little a stale status.
+import { BROKER_STATUS_CONFIGMAP } from "../contract/broker-status.js";
 import { REGISTRY_SECRET_NAME } from "../contract/registry.js";
 import { SESSION_KEY_SECRET_NAME } from "../contract/session-key.js";
 import type { ClusterView } from "./cluster-view.js";
@@ -45,6 +46,12 @@ export const WATCHES: WatchTable = {
     if (credentialOf) requests.push(...registrations(view), REGISTRIES);
     return requests;
   },
-  // A broker's status says which servers are ready and which tools exist.
-  ConfigMap: (_status, view) => [...registrations(view), ...virtualServers(view)],
+  // A broker's status says which servers are ready and which tools exist; an OpenAPI document goes into the registry.
+  ConfigMap: (configMap, view) => {
+    const { name, namespace } = configMap.metadata;
+    const requests: Request[] = name === BROKER_STATUS_CONFIGMAP ? [...registrations(view), ...virtualServers(view)] : [];
+    const documentOf = view.registrations().some((registration) => registration.metadata.namespace === namespace && registration.spec.openapi?.configMapRef?.name === name);
+    if (documentOf) requests.push(...registrations(view), REGISTRIES);
+    return requests;
+  },
 };

@@ -141,6 +141,7 @@ export class ServerDiscovery {
     const init = session.initializeResult;
     const snapshot: ServerSnapshot = {
       protocolVersion: init.protocolVersion,
+      transport: this.http.transportInUse?.(session.target),
       capabilities: init.capabilities,
       instructions: init.instructions,
       serverInfo: init.serverInfo,

@@ -28,7 +28,12 @@ export interface UpstreamConnector {
   listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean>;
   /** Ends an upstream session; best effort. */
   terminate(target: UpstreamTarget, session: SessionHeaders): Promise<void>;
+  /** The transport messages to target go over: its registry transport, or for `auto` the one detected (undefined until then). */
+  transportInUse?(target: UpstreamTarget): ResolvedTransport | undefined;
 }
+
+/** A transport the broker really talks: `auto` resolves to one of the others. */
+export type ResolvedTransport = Exclude<UpstreamTransport, "auto">;
 
 export function upstreamTarget(server: RegistryServer, headers: Record<string, string>): UpstreamTarget {
   return { url: server.url ?? "", headers, server };

@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.js";
 import { OpenApiServers } from "../openapi/server.js";
 import { StdioProcesses, type StdioOptions } from "../stdio/processes.js";
 import { ChannelConnector } from "./channel.js";
-import { transportOf, type SessionHeaders, type UpstreamConnector, type UpstreamTarget } from "./connector.js";
+import { transportOf, type ResolvedTransport, type SessionHeaders, type UpstreamConnector, type UpstreamTarget } from "./connector.js";
 import { UpstreamHttpError } from "./errors.js";
 import { UpstreamHttp, type UpstreamHttpOptions } from "./http.js";
 import { openSseChannel } from "./sse.js";
@@ -52,6 +52,11 @@ export class Upstreams implements UpstreamConnector {
 
   terminate(target: UpstreamTarget, session: SessionHeaders): Promise<void> {
     return this.connector(target, session).terminate(target, session);
+  }
+
+  transportInUse(target: UpstreamTarget): ResolvedTransport | undefined {
+    const transport = transportOf(target);
+    return transport === "auto" ? this.detected.get(target.url) : transport;
   }
 
   async destroy(): Promise<void> {

@@ -6,7 +6,7 @@ import type { OwnKind } from "../../internal/api/resources.js";
 import type { PublishedStatus } from "../../internal/contract/broker-status.js";
 import type { ClusterView } from "../../internal/controller/cluster-view.js";
 import type { ReconcileContext } from "../../internal/controller/reconcilers/reconciler.js";
-import type { Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Namespace, OwnResource, ReferenceGrant, Secret, Service } from "../../internal/controller/resources.js";
+import type { ConfigMap, Gateway, HTTPRoute, MCPGatewayExtension, MCPServerRegistration, MCPVirtualServer, Namespace, OwnResource, ReferenceGrant, Secret, Service } from "../../internal/controller/resources.js";
 import { StatusWriter } from "../../internal/controller/status-writer.js";
 import type { ClusterWriter, EventType } from "../../internal/controller/writers.js";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../../internal/controller/writers.js";
@@ -23,6 +23,7 @@ export interface World {
   grants: ReferenceGrant[];
   services: Service[];
   secrets: Secret[];
+  configMaps: ConfigMap[];
   namespaces: Namespace[];
   status: Record<string, PublishedStatus>;
 }
@@ -46,12 +47,13 @@ export function viewOf(world: World): ClusterView {
     secret: (ns, name) => find(world.secrets, ns, name),
     secrets: () => world.secrets,
     namespace: (name) => find(world.namespaces, "", name),
+    configMap: (ns, name) => find(world.configMaps, ns, name),
     brokerStatus: (ns) => world.status[ns],
   };
 }
 
 export function emptyWorld(): World {
-  return { extensions: [], registrations: [], virtualServers: [], gateways: [], routes: [], grants: [], services: [], secrets: [], namespaces: [], status: {} };
+  return { extensions: [], registrations: [], virtualServers: [], gateways: [], routes: [], grants: [], services: [], secrets: [], configMaps: [], namespaces: [], status: {} };
 }
 
 export const ACCEPTED = [{ type: "Accepted", status: "True" as const, reason: "Accepted", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" }];

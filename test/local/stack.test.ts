@@ -1,6 +1,6 @@
-// Issue 4's promise, end to end: `make run` brings up the whole gateway on this machine, the
-// seed guide's documents apply as written, `kubectl get mcpsr -A`, `kubectl wait` and the curl
-// flow work, and Ctrl-C leaves no process and no bound port behind.
+// Issue 4's promise, end to end: `make run` brings up the whole gateway on this machine with one
+// server of each kind (issue 12), the seed guide's documents apply as written, `kubectl get mcpsr
+// -A`, `kubectl wait` and the curl flow work, and Ctrl-C leaves no process and no bound port behind.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
@@ -11,7 +11,7 @@ import { seedDocuments } from "../helpers/seed.js";
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, "../../..");
-const STACK_PORTS = [8001, 8081, 3001, 3002, 9090];
+const STACK_PORTS = [8001, 8081, 3001, 3002, 3003, 3004, 3005, 9090];
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((done) => {
@@ -89,7 +89,8 @@ curl -s ${resolveFlag} -X POST http://mcp.127-0-0-1.sslip.io:8001/mcp \\
 rm -f ${headers}`;
     const { stdout } = await run("bash", ["-c", script]);
     const names = (JSON.parse(stdout) as { result: { tools: Array<{ name: string }> } }).result.tools.map((tool) => tool.name);
-    expect(names).to.include.members(["myserver_echo", "everything_echo", "sample_echo"]);
+    // One server of each kind beside the guide's: Streamable HTTP, legacy SSE, OpenAPI, stdio behind the bridge.
+    expect(names).to.include.members(["myserver_echo", "everything_echo", "sample_echo", "sse_echo", "petstore_getPetById", "memory_read_graph"]);
   });
 
   it("stops every process it started on Ctrl-C and leaves no port bound", async () => {

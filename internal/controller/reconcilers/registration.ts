@@ -57,7 +57,7 @@ export class RegistrationReconciler implements Reconciler<ObjectRequest> {
       readiness.longNames.length > 0
         ? setCondition(conditions, { type: TOOL_NAMES_CONDITION, status: "False", reason: "ToolNameTooLong", message: `tool names longer than 64 characters break common clients: ${readiness.longNames.join(", ")}` }, generation)
         : removeCondition(conditions, TOOL_NAMES_CONDITION);
-    await status.write("MCPServerRegistration", registration, { verdict: readiness, fields: { discoveredTools: readiness.discoveredTools ?? 0, servers, readyServers }, conditions: nameWarning });
+    await status.write("MCPServerRegistration", registration, { verdict: readiness, fields: { discoveredTools: readiness.discoveredTools ?? 0, transport: readiness.transport, servers, readyServers }, conditions: nameWarning });
     return DONE;
   }
 
@@ -77,6 +77,7 @@ export class RegistrationReconciler implements Reconciler<ObjectRequest> {
       name: server.route,
       toolPrefix: server.toolPrefix,
       discoveredTools: readiness.discoveredTools ?? 0,
+      ...(readiness.transport === undefined ? {} : { transport: readiness.transport }),
       conditions: setCondition(previous.get(server.route)?.conditions, readyCondition(readiness), generation),
     }));
     const ready = each.filter(({ readiness }) => readiness.ready).length;
