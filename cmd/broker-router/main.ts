@@ -5,6 +5,7 @@ import { authSettings } from "../../internal/auth/config.js";
 import { authGuard } from "../../internal/auth/guard.js";
 import { MethodTable } from "../../internal/broker/method-table.js";
 import { SessionEraBroker } from "../../internal/broker/session-era.js";
+import { REQUEST_STATE_TTL_MS, RequestStates } from "../../internal/broker/request-state.js";
 import { PerRequestBroker } from "../../internal/broker/per-request.js";
 import { ListPages } from "../../internal/catalog/pages.js";
 import { splitAddress } from "../../internal/config/address.js";
@@ -110,7 +111,12 @@ async function main(): Promise<void> {
     upstreamIdleTimeoutMs: options["upstream-idle-timeout-seconds"] * 1000,
   };
   // One method table, two front ends: the session era and the per-request era (2026-07-28).
-  const table = new MethodTable(directory, pages, metrics, log, { requestTimeoutMs: upstreamOptions.requestTimeoutMs, maxSubscriptionsPerSession: options["max-subscriptions-per-session"] });
+  const table = new MethodTable(directory, pages, http, metrics, log, {
+    requestTimeoutMs: upstreamOptions.requestTimeoutMs,
+    maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
+    // Signed with the session keys every replica shares: a retry may land on any of them.
+    requestStates: new RequestStates(signer, REQUEST_STATE_TTL_MS),
+  });
   const broker = new SessionEraBroker(table, directory, sessions, http, metrics, log, { ...upstreamOptions, maxInitializeParamsBytes: options["max-initialize-params-bytes"] });
   await broker.start();
   // 2026-07-28 clients: their internal sessions end when idle as session-era clients' do.

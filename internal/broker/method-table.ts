@@ -11,12 +11,17 @@ import type { Logger } from "../log/logger.js";
 import { grantOf } from "../auth/request-grants.js";
 import { combineFilters } from "../auth/tool-grant.js";
 import { errorResponse, ErrorCode, JsonRpcError, resultResponse, type JsonRpcErrorObject, type JsonRpcRequest, type Params } from "../mcp/jsonrpc.js";
-import { Method } from "../mcp/protocol.js";
+import { isPerRequestProtocolVersion, Method } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { GatewaySession, InflightCall } from "../session/session.js";
 import type { RequestChannel } from "../transport/post-responder.js";
+import type { RequestMeta } from "../transport/per-request-http.js";
+import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
 import { describeUpstreamError, UpstreamRejectedError, UpstreamTimeoutError } from "../upstream/errors.js";
+import { PerRequestUpstream, type PerRequestMeta } from "../upstream/per-request.js";
 import { clientToken } from "./client-token.js";
+import { callerOf } from "./caller-sessions.js";
+import type { RequestStates, StateOrigin } from "./request-state.js";
 import type { SessionRuntime } from "./session-runtime.js";
 
 export interface MethodTableOptions {
@@ -24,6 +29,8 @@ export interface MethodTableOptions {
   requestTimeoutMs: number;
   /** Resource subscriptions one session may hold; 0 = no limit. */
   maxSubscriptionsPerSession: number;
+  /** Wraps the requestState of upstreams' InputRequiredResults. */
+  requestStates: RequestStates;
 }
 
 /** One request as the table serves it: the id is the one the session tracks it under. */
@@ -34,6 +41,8 @@ export interface Call {
   headers: IncomingHttpHeaders;
   /** What serves the session: its upstream sessions and relaying. */
   runtime: SessionRuntime;
+  /** The request's own `_meta` declarations, for a request of the per-request era. */
+  meta?: RequestMeta;
 }
 
 type Reply = { result: Record<string, unknown> } | { raw: string } | { error: JsonRpcErrorObject } | { none: true };
@@ -76,6 +85,7 @@ export class MethodTable {
   constructor(
     private readonly directory: ServerDirectory,
     private readonly pages: ListPages,
+    private readonly connector: UpstreamConnector,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     private readonly options: MethodTableOptions,
@@ -214,7 +224,22 @@ export class MethodTable {
     return { key: `vs:${name}`, allows: (entry) => names.has(entry) };
   }
 
-  /** Sends the request to the route's upstream on the session's upstream session and waits for its answer, relaying what comes before. */
+  /**
+   * Whether a call goes to its upstream per request, and with which `_meta`: a 2026-07-28 request
+   * does where the upstream offers that era; a session-era one only where the upstream offers no
+   * sessions, declaring what the client declared at initialize.
+   */
+  private perRequestMeta(call: Call, server: string): PerRequestMeta | undefined {
+    const snapshot = this.directory.discovery(server)?.snapshot;
+    const version = snapshot?.perRequestVersion;
+    if (!version) return undefined;
+    if (call.meta) return { ...call.meta, protocolVersion: version };
+    if (!isPerRequestProtocolVersion(snapshot.protocolVersion)) return undefined;
+    const { session } = call;
+    return { protocolVersion: version, clientCapabilities: session.init.clientCapabilities, clientInfo: session.init.clientInfo, logLevel: session.logLevel };
+  }
+
+  /** Sends the request to the route's upstream (on the session's upstream session, or per request) and waits for its answer, relaying what comes before. */
   private async forward(call: Call, route: Route, params: Params): Promise<Reply> {
     const { session, request, channel, headers, runtime } = call;
     // Shapes every MCP request shares: a bad one is the client's error, not the upstream's.
@@ -224,6 +249,15 @@ export class MethodTable {
     }
     const server = route.server;
     const authorization = clientToken(server, headers);
+    const perRequest = this.perRequestMeta(call, server.name);
+    // A multi round-trip request: the retry's state is the gateway's, bound to this upstream and caller.
+    const origin: StateOrigin | undefined = perRequest && call.meta ? { server: server.name, caller: callerOf(headers), method: request.method, name: String(params.name ?? params.uri ?? "") } : undefined;
+    if (origin && params.requestState !== undefined) {
+      const own = this.options.requestStates.open(params.requestState, origin);
+      params = { ...params };
+      if (own === undefined) delete params.requestState;
+      else params.requestState = own;
+    }
     const inflight: InflightCall = { server: server.name, abort: new AbortController(), authorization };
     // A second request under an id still in flight would take over the first one's cancellation and answer.
     if (!session.beginCall(request.id, inflight)) throw new JsonRpcError(ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session`);
@@ -233,11 +267,27 @@ export class MethodTable {
     else channel.signal.addEventListener("abort", clientGone, { once: true });
     const started = performance.now();
     try {
+      const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
+      if (perRequest) {
+        // No upstream session: the request says who asks, and closing it is its cancellation.
+        const response = await new PerRequestUpstream(this.connector, upstreamTarget(server, server.credential ? { authorization: server.credential } : {})).request(request.method, params, {
+          meta: perRequest,
+          timeoutMs: this.options.requestTimeoutMs,
+          signal: inflight.abort.signal,
+          authorization,
+          onMessage: (message) => runtime.relay.duringPerRequestCall(message, channel, progressToken),
+        });
+        if ("error" in response) return { error: response.error };
+        const result = response.result;
+        if (origin && result.resultType === "input_required") {
+          return { result: { ...result, requestState: this.options.requestStates.seal(origin, typeof result.requestState === "string" ? result.requestState : undefined) } };
+        }
+        return { result };
+      }
       const upstream = await runtime.upstreams.upstreamFor(session, server, headers);
       // Cancelled while the upstream session was opened: the request is never sent.
       if (inflight.abort.signal.aborted) return { none: true };
       inflight.upstream = upstream;
-      const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       const response = await upstream.request(request.method, params, {
         timeoutMs: this.options.requestTimeoutMs,
         signal: inflight.abort.signal,

@@ -167,7 +167,7 @@ export class PerRequestBroker implements PerRequestHandler {
       refuseUpstreamRequest: (gatewayId, declared) => this.refuseUpstreamRequest(session, gatewayId, declared, headers),
     });
     // Under an id of its own: clients of this era may reuse ids freely, the table's in-flight map must not see that.
-    this.table.serve({ session, request: { jsonrpc: "2.0", id: this.internalId(), method: request.method, params: sessionEraParams(request.params) }, channel: reply, headers, runtime: this.runtime });
+    this.table.serve({ session, request: { jsonrpc: "2.0", id: this.internalId(), method: request.method, params: sessionEraParams(request.params) }, channel: reply, headers, runtime: this.runtime, meta });
   }
 
   private internalId(): JsonRpcId {

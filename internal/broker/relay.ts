@@ -29,23 +29,32 @@ export class Relay {
     private readonly log: Logger,
   ) {}
 
-  /**
-   * Passes what an upstream sends while answering to the client, giving its requests gateway
-   * ids. Progress is passed only for the token the client asked with: anything else could
-   * collide with the client's own tokens.
-   */
+  /** Passes what an upstream session sends while answering to the client, giving its requests gateway ids. */
   duringCall(session: GatewaySession, server: string, upstream: UpstreamSession, message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
     if (isNotification(message) && message.method === Notification.Cancelled) {
       this.relayCancellation(session, upstream, message, channel);
       return;
     }
     if (!isRequest(message)) {
-      if (!isNotification(message) || message.method !== Notification.Progress || (progressToken !== undefined && message.params?.progressToken === progressToken)) {
-        channel.send(message);
-      }
+      this.passNotification(message, channel, progressToken);
       return;
     }
     this.forwardToClient(session, server, upstream, message, channel);
+  }
+
+  /**
+   * What a per-request (2026-07-28) upstream sends while answering: notifications only (that era
+   * has no server-to-client requests, and nothing of the upstream's to withdraw).
+   */
+  duringPerRequestCall(message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
+    if (isNotification(message) && message.method !== Notification.Cancelled) this.passNotification(message, channel, progressToken);
+  }
+
+  /** Progress is passed only for the token the client asked with: anything else could collide with the client's own tokens. */
+  private passNotification(message: JsonRpcMessage, channel: RequestChannel, progressToken: unknown): void {
+    if (!isNotification(message) || message.method !== Notification.Progress || (progressToken !== undefined && message.params?.progressToken === progressToken)) {
+      channel.send(message);
+    }
   }
 
   /** What an upstream sends on its own stream (kept open for subscriptions) goes to the client's streams. */
