@@ -3,7 +3,9 @@ import { once } from "node:events";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { authSettings } from "../../internal/auth/config.js";
 import { authGuard } from "../../internal/auth/guard.js";
-import { Broker } from "../../internal/broker/broker.js";
+import { MethodTable } from "../../internal/broker/method-table.js";
+import { SessionEraBroker } from "../../internal/broker/session-era.js";
+import { REQUEST_STATE_TTL_MS, RequestStates } from "../../internal/broker/request-state.js";
 import { PerRequestBroker } from "../../internal/broker/per-request.js";
 import { ListPages } from "../../internal/catalog/pages.js";
 import { splitAddress } from "../../internal/config/address.js";
@@ -104,17 +106,22 @@ async function main(): Promise<void> {
   });
   const metrics = new GatewayMetrics({ sessionCount: () => sessions.size, servers: () => directory.catalog.status() });
   const pages = new ListPages(directory.catalog, options["list-page-size"]);
-  const brokerOptions = {
+  const upstreamOptions = {
     requestTimeoutMs: options["upstream-timeout-seconds"] * 1000,
     upstreamIdleTimeoutMs: options["upstream-idle-timeout-seconds"] * 1000,
-    maxInitializeParamsBytes: options["max-initialize-params-bytes"],
-    maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
   };
-  const broker = new Broker(directory, pages, sessions, http, metrics, log, brokerOptions);
+  // One method table, two front ends: the session era and the per-request era (2026-07-28).
+  const table = new MethodTable(directory, pages, http, metrics, log, {
+    requestTimeoutMs: upstreamOptions.requestTimeoutMs,
+    maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
+    // Signed with the session keys every replica shares: a retry may land on any of them.
+    requestStates: new RequestStates(signer, REQUEST_STATE_TTL_MS),
+  });
+  const broker = new SessionEraBroker(table, directory, sessions, http, metrics, log, { ...upstreamOptions, maxInitializeParamsBytes: options["max-initialize-params-bytes"] });
   await broker.start();
   // 2026-07-28 clients: their internal sessions end when idle as session-era clients' do.
-  const perRequest = new PerRequestBroker(directory, pages, http, metrics, log, {
-    broker: brokerOptions,
+  const perRequest = new PerRequestBroker(table, directory, http, metrics, log, {
+    upstreams: upstreamOptions,
     idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
     maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
     maxSessionsPerCaller: options["max-sessions-per-client"],

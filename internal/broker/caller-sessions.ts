@@ -30,7 +30,7 @@ const UNNAMED_CLIENT = { name: "mcp-gateway-client", version: "0" };
  * request's Authorization, so an upstream that takes the client's token never sees one caller's
  * session used with another caller's token.
  */
-function callerOf(headers: IncomingHttpHeaders): string {
+export function callerOf(headers: IncomingHttpHeaders): string {
   const identity = identityOf(headers);
   if (identity) return identityKey(identity);
   const authorization = headers.authorization;

@@ -1,13 +1,12 @@
 // The protocol side of the per-request era (MCP 2026-07-28). It answers what is new in the era
 // (server/discover, subscriptions/listen) and refuses what it removed; everything else (lists,
-// calls, reads, prompts, completion) goes through the same method table as the session era (a
-// Broker), so catalog, prefixes, grants, virtual servers, limits and metrics are the same. That
-// table runs on internal gateway sessions (CallerSessions), one per caller and capability set, whose
-// upstream sessions serve session-era upstreams; no session reaches the client.
+// calls, reads, prompts, completion) goes through the same method table as the session era, so
+// catalog, prefixes, grants, virtual servers, limits and metrics are the same. That table runs on
+// internal gateway sessions (CallerSessions), one per caller and capability set, whose upstream
+// sessions serve session-era upstreams; no session reaches the client.
 import type { IncomingHttpHeaders } from "node:http";
 import { SubscriptionFilterSchema } from "@modelcontextprotocol/core";
 import { grantOf } from "../auth/request-grants.js";
-import type { ListPages } from "../catalog/pages.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import { SessionQuotaError } from "../limits/session-quota.js";
 import type { Logger } from "../log/logger.js";
@@ -18,14 +17,16 @@ import type { GatewaySession } from "../session/session.js";
 import type { PerRequestChannel, PerRequestHandler, RequestMeta } from "../transport/per-request-http.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { UpstreamConnector } from "../upstream/connector.js";
-import { Broker, type BrokerOptions } from "./broker.js";
 import { CallerSessions } from "./caller-sessions.js";
 import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
+import { VIRTUAL_SERVER_HEADER, type MethodTable } from "./method-table.js";
 import { PerRequestReply, type CacheScope } from "./per-request-reply.js";
+import { SessionRuntime } from "./session-runtime.js";
+import type { SessionUpstreamsOptions } from "./session-upstreams.js";
 import { Subscriptions, type AgreedFilter } from "./subscriptions.js";
 
 export interface PerRequestBrokerOptions {
-  broker: BrokerOptions;
+  upstreams: SessionUpstreamsOptions;
   /** Internal sessions unused this long end, and their upstream sessions with them. */
   idleTimeoutMs: number;
   maxLifetimeMs: number;
@@ -43,8 +44,6 @@ const SHARED_METHODS: ReadonlySet<string> = new Set([
   Method.ResourcesRead,
   Method.CompletionComplete,
 ]);
-
-const VIRTUAL_SERVER_HEADER = "x-mcp-virtualserver";
 
 /** Session-era upstreams get `_meta` without the per-request keys; progressToken and trace context stay. */
 function sessionEraParams(params: Params | undefined): Params {
@@ -73,33 +72,34 @@ function capture(signal: AbortSignal): { channel: RequestChannel; answer: Promis
 
 export class PerRequestBroker implements PerRequestHandler {
   private readonly callers: CallerSessions;
-  private readonly table: Broker;
+  /** Serves the internal sessions: their upstream sessions and relaying. */
+  private readonly runtime: SessionRuntime;
   private readonly subscriptions: Subscriptions;
   private nextInternalId = 1;
 
   constructor(
+    private readonly table: MethodTable,
     private readonly directory: ServerDirectory,
-    pages: ListPages,
-    http: UpstreamConnector,
+    connector: UpstreamConnector,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     options: PerRequestBrokerOptions,
   ) {
     this.callers = new CallerSessions({ idleTimeoutMs: options.idleTimeoutMs, maxLifetimeMs: options.maxLifetimeMs, maxSessionsPerCaller: options.maxSessionsPerCaller, log });
-    this.table = new Broker(directory, pages, this.callers.store, http, metrics, log, options.broker);
+    this.runtime = new SessionRuntime(this.callers.store, directory, connector, log, options.upstreams);
     this.subscriptions = new Subscriptions((session, id) => this.refuseUpstreamRequest(session, id, false, undefined));
     directory.on("listChanged", (kinds) => this.subscriptions.announce(kinds));
   }
 
   /** Starts expiring internal sessions and idle upstream sessions. */
   start(): Promise<void> {
-    return this.table.start();
+    return this.runtime.start();
   }
 
   /** Shutdown: listen streams end gracefully, internal sessions end with their upstream sessions. */
   async closeAll(): Promise<void> {
     this.subscriptions.closeAll();
-    await this.table.closeAll();
+    await this.runtime.closeAll();
   }
 
   onRequest(request: JsonRpcRequest, meta: RequestMeta, channel: PerRequestChannel, headers: IncomingHttpHeaders): void {
@@ -167,7 +167,7 @@ export class PerRequestBroker implements PerRequestHandler {
       refuseUpstreamRequest: (gatewayId, declared) => this.refuseUpstreamRequest(session, gatewayId, declared, headers),
     });
     // Under an id of its own: clients of this era may reuse ids freely, the table's in-flight map must not see that.
-    this.table.onRequest(session, { jsonrpc: "2.0", id: this.internalId(), method: request.method, params: sessionEraParams(request.params) }, reply, headers);
+    this.table.serve({ session, request: { jsonrpc: "2.0", id: this.internalId(), method: request.method, params: sessionEraParams(request.params) }, channel: reply, headers, runtime: this.runtime, meta });
   }
 
   private internalId(): JsonRpcId {
@@ -180,15 +180,10 @@ export class PerRequestBroker implements PerRequestHandler {
    * for session-era upstreams yet: the upstream is told at once instead of waiting for its timeout.
    */
   private refuseUpstreamRequest(session: GatewaySession, gatewayId: JsonRpcId, declared: boolean, headers: IncomingHttpHeaders | undefined): void {
-    const forwarded = session.forwardedRequests.get(gatewayId);
-    if (!forwarded) return;
-    session.forwardedRequests.delete(gatewayId);
-    const server = this.directory.server(forwarded.server);
-    const authorization = server?.forwardClientAuthorization && !server.credential ? headers?.authorization : undefined;
     const refusal = declared
-      ? errorResponse(forwarded.upstreamId, ErrorCode.InternalError, "the gateway cannot pass requests to a 2026-07-28 client during a call")
-      : errorResponse(forwarded.upstreamId, ErrorCode.MethodNotFound, "the client did not declare this capability");
-    forwarded.upstream.reply(refusal, authorization).catch(() => undefined);
+      ? errorResponse(gatewayId, ErrorCode.InternalError, "the gateway cannot pass requests to a 2026-07-28 client during a call")
+      : errorResponse(gatewayId, ErrorCode.MethodNotFound, "the client did not declare this capability");
+    this.runtime.relay.answerUpstream(session, refusal, headers);
   }
 
   /**
@@ -234,7 +229,7 @@ export class PerRequestBroker implements PerRequestHandler {
 
   private tableRequest(session: GatewaySession, method: string, params: Params, signal: AbortSignal, headers: IncomingHttpHeaders): Promise<JsonRpcResponse | undefined> {
     const { channel, answer } = capture(signal);
-    this.table.onRequest(session, { jsonrpc: "2.0", id: this.internalId(), method, params }, channel, headers);
+    this.table.serve({ session, request: { jsonrpc: "2.0", id: this.internalId(), method, params }, channel, headers, runtime: this.runtime });
     return answer;
   }
 }

@@ -88,7 +88,7 @@ export class Subscriptions {
     const session = listener.session;
     if (session && ![...this.listeners].some((other) => other.session === session)) {
       const sink = this.sinks.get(session);
-      if (sink) session.streams.delete(sink);
+      if (sink) session.removeStream(sink);
       this.sinks.delete(session);
     }
     listener.gone?.();

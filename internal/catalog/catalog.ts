@@ -43,6 +43,8 @@ export interface ServerStatus {
   totalResources: number;
   totalResourceTemplates: number;
   protocolVersion?: string;
+  /** Set when the server also (or only) speaks the per-request era: 2026-07-28 requests reach it per request, without a session. */
+  perRequestVersion?: string;
   conflicts: string[];
   warnings: string[];
   lastValidated?: string;
@@ -123,6 +125,7 @@ export class Catalog {
         totalResources: snapshot?.resources.length ?? 0,
         totalResourceTemplates: snapshot?.resourceTemplates.length ?? 0,
         protocolVersion: snapshot?.protocolVersion,
+        perRequestVersion: snapshot?.perRequestVersion,
         conflicts: [],
         warnings: [],
         lastValidated: discovery?.lastChecked?.toISOString(),

@@ -20,9 +20,12 @@ export interface ResourceTemplate {
 }
 
 export interface ServerSnapshot {
+  /** The version discovery speaks with it: its session-era one, or the per-request one for a server of that era only. */
   protocolVersion: string;
   /** How discovery reached the server: its registry transport, or for `auto` the one detected. */
   transport?: string;
+  /** The per-request version (2026-07-28) it offered in server/discover; absent for a server of the session era only. */
+  perRequestVersion?: string;
   capabilities: Record<string, unknown>;
   instructions?: string;
   serverInfo?: { name?: string; version?: string };

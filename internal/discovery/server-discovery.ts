@@ -1,13 +1,16 @@
 // Keeps the broker's picture of one upstream server current: a discovery session that lists
 // tools, prompts, resources and templates across all pages, refreshes at once on any
 // list_changed notification and on an interval, and on failure drops everything the server
-// offered and reconnects with backoff.
+// offered and reconnects with backoff. A Streamable HTTP server is first asked `server/discover`:
+// one that offers 2026-07-28 is also listed per request (the union of both eras' lists, since a
+// server may offer some tools to one era only), and one that speaks only that era has no session.
 import type { Logger } from "../log/logger.js";
-import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { JsonRpcMessage, JsonRpcResponse, Params } from "../mcp/jsonrpc.js";
 import { GATEWAY_INFO, LATEST_PROTOCOL_VERSION, Method, Notification } from "../mcp/protocol.js";
 import type { RegistryServer } from "../contract/registry.js";
 import { describeUpstreamError, UpstreamProtocolError } from "../upstream/errors.js";
-import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
+import { transportOf, upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
+import { PerRequestUpstream, type DiscoverResult } from "../upstream/per-request.js";
 import { UpstreamSession } from "../upstream/session.js";
 import { Backoff, type BackoffOptions } from "../retry/backoff.js";
 import type { ServerSnapshot } from "../catalog/snapshot.js";
@@ -24,11 +27,14 @@ export interface DiscoveryOptions {
 }
 
 const LISTS = [
-  { method: Method.ToolsList, key: "tools", capability: "tools" },
-  { method: Method.PromptsList, key: "prompts", capability: "prompts" },
-  { method: Method.ResourcesList, key: "resources", capability: "resources" },
-  { method: Method.ResourceTemplatesList, key: "resourceTemplates", capability: "resources" },
+  { method: Method.ToolsList, key: "tools", capability: "tools", id: "name" },
+  { method: Method.PromptsList, key: "prompts", capability: "prompts", id: "name" },
+  { method: Method.ResourcesList, key: "resources", capability: "resources", id: "uri" },
+  { method: Method.ResourceTemplatesList, key: "resourceTemplates", capability: "resources", id: "uriTemplate" },
 ] as const;
+
+/** Sends one list request in one era. */
+type Lister = (method: string, params: Params | undefined) => Promise<JsonRpcResponse>;
 
 const CHECK_NOW_MIN_MS = 1_000;
 
@@ -40,6 +46,8 @@ export class ServerDiscovery {
   error?: string;
   lastChecked?: Date;
   private session?: UpstreamSession;
+  /** What server/discover answered, when the server offers a per-request version. */
+  private discovered?: { upstream: PerRequestUpstream; result: DiscoverResult };
   /** The current session's initialize handshake; settles, never rejects. */
   private handshake?: Promise<void>;
   private stream?: AbortController;
@@ -97,19 +105,26 @@ export class ServerDiscovery {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const session = new UpstreamSession(this.http, {
-      target: upstreamTarget(this.server, this.server.credential ? { authorization: this.server.credential } : {}),
-      protocolVersion: LATEST_PROTOCOL_VERSION,
-      clientInfo: GATEWAY_INFO,
-      capabilities: {},
-    });
+    const target = upstreamTarget(this.server, this.server.credential ? { authorization: this.server.credential } : {});
+    // Only an explicit Streamable HTTP server is probed: `auto` would take the refusal of a session-era server for a legacy SSE one.
+    const perRequest = transportOf(target) === "streamable-http" ? new PerRequestUpstream(this.http, target) : undefined;
+    const probe = perRequest?.discover({ clientCapabilities: {}, clientInfo: GATEWAY_INFO }, this.options.requestTimeoutMs);
+    const session = new UpstreamSession(this.http, { target, protocolVersion: LATEST_PROTOCOL_VERSION, clientInfo: GATEWAY_INFO, capabilities: {} });
     this.session = session;
     const handshake = session.ensureInitialized(this.options.requestTimeoutMs);
     this.handshake = handshake.catch(() => undefined);
+    const discovered = await probe;
+    this.discovered = perRequest && discovered ? { upstream: perRequest, result: discovered } : undefined;
     try {
-      await handshake;
+      try {
+        await handshake;
+      } catch (err) {
+        // A server of the per-request era only has no sessions to offer.
+        if (!this.discovered) throw err;
+        this.session = undefined;
+      }
       await this.refresh();
-      if (this.phase === "ready") this.listen(session);
+      if (this.phase === "ready" && this.session) this.listen(session);
     } catch (err) {
       this.fail(err);
     }
@@ -137,23 +152,41 @@ export class ServerDiscovery {
 
   private async listAll(): Promise<void> {
     const session = this.session;
-    if (!session?.initializeResult || this.stopped) return;
-    const init = session.initializeResult;
+    const discovered = this.discovered;
+    const init = session?.initializeResult;
+    if ((!init && !discovered) || this.stopped) return;
+    const perRequest = discovered?.result;
     const snapshot: ServerSnapshot = {
-      protocolVersion: init.protocolVersion,
-      transport: this.http.transportInUse?.(session.target),
-      capabilities: init.capabilities,
-      instructions: init.instructions,
-      serverInfo: init.serverInfo,
+      protocolVersion: init?.protocolVersion ?? perRequest?.protocolVersion ?? "",
+      transport: session ? this.http.transportInUse?.(session.target) : undefined,
+      perRequestVersion: perRequest?.protocolVersion,
+      capabilities: { ...perRequest?.capabilities, ...init?.capabilities },
+      instructions: init?.instructions ?? perRequest?.instructions,
+      serverInfo: init?.serverInfo ?? perRequest?.serverInfo,
       tools: [],
       prompts: [],
       resources: [],
       resourceTemplates: [],
     };
-    for (const list of LISTS) {
-      if (init.capabilities[list.capability]) (snapshot[list.key] as unknown[]) = await this.listPages(session, list.method, list.key);
+    const listers: Array<{ capabilities: Record<string, unknown>; send: Lister }> = [];
+    if (session && init) listers.push({ capabilities: init.capabilities, send: (method, params) => session.request(method, params, { timeoutMs: this.options.requestTimeoutMs }) });
+    if (discovered) {
+      const meta = { protocolVersion: discovered.result.protocolVersion, clientCapabilities: {}, clientInfo: GATEWAY_INFO };
+      listers.push({ capabilities: discovered.result.capabilities, send: (method, params) => discovered.upstream.request(method, params, { meta, timeoutMs: this.options.requestTimeoutMs }) });
     }
-    if (session !== this.session || this.stopped) return;
+    for (const list of LISTS) {
+      const items = new Map<unknown, unknown>();
+      for (const lister of listers) {
+        if (!lister.capabilities[list.capability]) continue;
+        // The first era's entry wins for an item both list.
+        for (const item of await this.listPages(lister.send, list.method, list.key)) {
+          const id = (item as Record<string, unknown> | null)?.[list.id];
+          if (!items.has(id)) items.set(id, item);
+        }
+      }
+      (snapshot[list.key] as unknown[]) = [...items.values()];
+    }
+    if (session !== this.session || discovered !== this.discovered || this.stopped) return;
     this.lastChecked = new Date();
     const changed = this.phase !== "ready" || JSON.stringify(snapshot) !== JSON.stringify(this.snapshot);
     this.phase = "ready";
@@ -166,11 +199,11 @@ export class ServerDiscovery {
     }
   }
 
-  private async listPages(session: UpstreamSession, method: string, key: string): Promise<unknown[]> {
+  private async listPages(send: Lister, method: string, key: string): Promise<unknown[]> {
     const items: unknown[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < this.options.maxPages; page++) {
-      const response = await session.request(method, cursor === undefined ? undefined : { cursor }, { timeoutMs: this.options.requestTimeoutMs });
+      const response = await send(method, cursor === undefined ? undefined : { cursor });
       if ("error" in response) throw new UpstreamProtocolError(`${method} failed: ${response.error.message}`);
       const pageItems = response.result[key];
       if (!Array.isArray(pageItems)) throw new UpstreamProtocolError(`${method} result has no ${key} array`);

@@ -77,6 +77,16 @@ export class SessionIdSigner {
     return { id: `${body}.${sign(this.signing, body).toString("base64url")}`, expiresAt: expirySeconds * 1000 };
   }
 
+  /** Signs something else than a session id with the same keys; `purpose` keeps the two (and any others) apart. */
+  signFor(purpose: string, body: string): string {
+    return sign(this.signing, `${purpose}\n${body}`).toString("base64url");
+  }
+
+  verifiesFor(purpose: string, body: string, signature: string): boolean {
+    const given = Buffer.from(signature, "base64url");
+    return given.length === SIGNATURE_BYTES && this.verifying.some((key) => timingSafeEqual(given, sign(key, `${purpose}\n${body}`)));
+  }
+
   check(id: string): SessionIdCheck {
     const parts = id.split(".");
     if (parts.length !== 3) return { valid: false, reason: "malformed" };

@@ -55,29 +55,29 @@ export class GatewaySession {
   lastSeen = Date.now();
   /** When this replica last moved the session's idle deadline in the shared store. */
   lastTouched = Date.now();
-  logLevel?: string;
   /** The signer's key generation this replica last verified the id under (SessionIdSigner.generation). */
   verifiedGeneration = -1;
   /** The client this replica counted the session against (SessionQuota), until it lets go of it. */
   quotaKey?: string;
+  private level?: string;
   /** Upstream sessions by server name, opened on first use. */
-  readonly upstreams = new Map<string, Promise<UpstreamSession>>();
+  private readonly upstreams = new Map<string, Promise<UpstreamSession>>();
   /**
    * The upstream sessions the shared store names for this session (by server): opened here or by
    * another replica, which this one takes over on first use instead of opening its own.
    */
-  readonly recordedUpstreams = new Map<string, UpstreamState>();
-  readonly streams = new Set<ClientStream>();
+  private readonly recorded = new Map<string, UpstreamState>();
+  private readonly streams = new Set<ClientStream>();
   /** list_changed kinds that happened while no stream was open; delivered when one opens. */
-  readonly missedListChanges = new Set<string>();
+  private readonly missedListChanges = new Set<string>();
   /** Subscribed resource URI -> server name. */
-  readonly subscriptions = new Map<string, string>();
+  private readonly subscribed = new Map<string, string>();
   /** Upstream GET streams kept open for subscriptions, by server name. */
-  readonly upstreamListeners = new Map<string, AbortController>();
+  private readonly listeners = new Map<string, AbortController>();
   /** Gateway id -> the upstream request it stands for. */
-  readonly forwardedRequests = new Map<JsonRpcId, ForwardedRequest>();
+  private readonly forwarded = new Map<JsonRpcId, ForwardedRequest>();
   /** Client request id -> where it went, so notifications/cancelled can follow it. */
-  readonly inflight = new Map<JsonRpcId, InflightCall>();
+  private readonly inflight = new Map<JsonRpcId, InflightCall>();
   private nextForwardId = 1;
 
   constructor(
@@ -91,6 +91,123 @@ export class GatewaySession {
     return this.init.protocolVersion;
   }
 
+  // ---- log level ----
+
+  get logLevel(): string | undefined {
+    return this.level;
+  }
+
+  setLogLevel(level: string | undefined): void {
+    this.level = level;
+  }
+
+  // ---- upstream sessions ----
+
+  upstream(server: string): Promise<UpstreamSession> | undefined {
+    return this.upstreams.get(server);
+  }
+
+  /** Keeps an upstream session (being) opened for the session; it is let go of again if opening fails. */
+  keepUpstream(server: string, pending: Promise<UpstreamSession>): void {
+    this.upstreams.set(server, pending);
+    pending.catch(() => this.releaseUpstream(server, pending));
+  }
+
+  /** Lets go of the server's upstream session (only `pending`, when given); true when one was held. */
+  releaseUpstream(server: string, pending?: Promise<UpstreamSession>): boolean {
+    if (pending !== undefined && this.upstreams.get(server) !== pending) return false;
+    return this.upstreams.delete(server);
+  }
+
+  /** The upstream sessions held, by server. */
+  openUpstreams(): Array<[string, Promise<UpstreamSession>]> {
+    return [...this.upstreams];
+  }
+
+  /** Lets go of every upstream session held and returns them (the session ends here). */
+  takeUpstreams(): Array<[string, Promise<UpstreamSession>]> {
+    const taken = [...this.upstreams];
+    this.upstreams.clear();
+    return taken;
+  }
+
+  recordedUpstream(server: string): UpstreamState | undefined {
+    return this.recorded.get(server);
+  }
+
+  recordedUpstreams(): ReadonlyMap<string, UpstreamState> {
+    return this.recorded;
+  }
+
+  recordUpstream(server: string, state: UpstreamState): void {
+    this.recorded.set(server, state);
+  }
+
+  /** Forgets the recorded upstream session of a server (only the one with `sessionId`, when given). */
+  forgetRecordedUpstream(server: string, state?: UpstreamState): void {
+    if (state === undefined || this.recorded.get(server)?.sessionId === state.sessionId) this.recorded.delete(server);
+  }
+
+  // ---- resource subscriptions and the upstream streams that carry their updates ----
+
+  subscriptions(): ReadonlyMap<string, string> {
+    return this.subscribed;
+  }
+
+  isSubscribed(uri: string): boolean {
+    return this.subscribed.has(uri);
+  }
+
+  /** Whether one more subscription to `uri` stays within `max` (0 = no limit). */
+  maySubscribe(uri: string, max: number): boolean {
+    return max <= 0 || this.subscribed.has(uri) || this.subscribed.size < max;
+  }
+
+  subscribe(uri: string, server: string): void {
+    this.subscribed.set(uri, server);
+  }
+
+  unsubscribe(uri: string): void {
+    this.subscribed.delete(uri);
+  }
+
+  /** The listener for a server's update stream; undefined when one is already open. */
+  startListening(server: string): AbortController | undefined {
+    if (this.listeners.has(server)) return undefined;
+    const controller = new AbortController();
+    this.listeners.set(server, controller);
+    return controller;
+  }
+
+  isListening(server?: string): boolean {
+    return server === undefined ? this.listeners.size > 0 : this.listeners.has(server);
+  }
+
+  /** The server's update stream ended (only `controller`'s, when given). */
+  stopListening(server: string, controller?: AbortController): void {
+    const current = this.listeners.get(server);
+    if (!current || (controller !== undefined && current !== controller)) return;
+    this.listeners.delete(server);
+    current.abort();
+  }
+
+  // ---- requests in flight, both ways ----
+
+  /** Registers a client request sent upstream; false when its id is already in flight. */
+  beginCall(id: JsonRpcId, call: InflightCall): boolean {
+    if (this.inflight.has(id)) return false;
+    this.inflight.set(id, call);
+    return true;
+  }
+
+  endCall(id: JsonRpcId): void {
+    this.inflight.delete(id);
+  }
+
+  inflightCall(id: unknown): InflightCall | undefined {
+    return typeof id === "string" || typeof id === "number" ? this.inflight.get(id) : undefined;
+  }
+
   /**
    * The copy of an upstream's request that goes to the client: under a gateway id (prefixed so
    * it never looks like an upstream's), remembered so the client's answer finds its way back.
@@ -99,26 +216,50 @@ export class GatewaySession {
    */
   forwardRequest(server: string, upstream: UpstreamSession, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
     const id = `gw-${this.nextForwardId++}.${Buffer.from(JSON.stringify([server, request.id])).toString("base64url")}`;
-    this.forwardedRequests.set(id, { server, upstream, upstreamId: request.id });
+    this.forwarded.set(id, { server, upstream, upstreamId: request.id });
     return { ...request, id };
+  }
+
+  /** The upstream request a client's answer (by gateway id) is for, forgotten from now on. */
+  takeForwarded(id: JsonRpcId | null): ForwardedRequest | undefined {
+    if (id === null) return undefined;
+    const forwarded = this.forwarded.get(id);
+    this.forwarded.delete(id);
+    return forwarded;
   }
 
   /** The upstream gave up on a request it sent the client: the gateway id the client knows it by, forgotten from now on. */
   withdrawForwarded(upstream: UpstreamSession, upstreamId: unknown): string | undefined {
-    for (const [id, forwarded] of this.forwardedRequests) {
+    for (const [id, forwarded] of this.forwarded) {
       if (forwarded.upstream === upstream && forwarded.upstreamId === upstreamId) {
-        this.forwardedRequests.delete(id);
+        this.forwarded.delete(id);
         return String(id);
       }
     }
     return undefined;
   }
 
+  // ---- client streams ----
+
   /** Opens a stream and hands it the list changes it missed, so a reconnecting client does not keep a stale list. */
   addStream(stream: ClientStream): void {
     this.streams.add(stream);
     for (const method of this.missedListChanges) stream.send({ jsonrpc: "2.0", method });
     this.missedListChanges.clear();
+  }
+
+  removeStream(stream: ClientStream): void {
+    this.streams.delete(stream);
+  }
+
+  get hasStreams(): boolean {
+    return this.streams.size > 0;
+  }
+
+  /** Lets go of what ties the session to this process: client streams and upstream listeners. */
+  detach(): void {
+    for (const stream of [...this.streams]) stream.close();
+    for (const listener of this.listeners.values()) listener.abort();
   }
 
   /** A list changed: tell the client now, or as soon as it opens a stream. */

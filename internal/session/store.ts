@@ -114,7 +114,7 @@ export class SessionStore {
     const shared = this.options.shared;
     if (!shared) return;
     const stored = await shared.remove(session.id);
-    for (const [server, state] of stored?.upstreams ?? []) session.recordedUpstreams.set(server, state);
+    for (const [server, state] of stored?.upstreams ?? []) session.recordUpstream(server, state);
     await shared.publish({ type: "closed", session: session.id });
   }
 
@@ -137,7 +137,7 @@ export class SessionStore {
   recordUpstream(session: GatewaySession, server: string, state: UpstreamState): void {
     // Alone, a broker holds every upstream session it opened: nothing to record.
     if (!this.options.shared) return;
-    session.recordedUpstreams.set(server, state);
+    session.recordUpstream(server, state);
     this.write(this.options.shared.setField(session.id, `up:${server}`, JSON.stringify(state)));
   }
 
@@ -154,7 +154,7 @@ export class SessionStore {
     const token = randomUUID();
     const deadline = Date.now() + timeoutMs;
     const adopt = (state: UpstreamState): UpstreamOpening => {
-      session.recordedUpstreams.set(server, state);
+      session.recordUpstream(server, state);
       return { adopt: state };
     };
     try {
@@ -180,7 +180,7 @@ export class SessionStore {
 
   forgetUpstream(session: GatewaySession, server: string, state: UpstreamState): void {
     if (!this.options.shared) return;
-    if (session.recordedUpstreams.get(server)?.sessionId === state.sessionId) session.recordedUpstreams.delete(server);
+    session.forgetRecordedUpstream(server, state);
     this.write(this.options.shared.forgetUpstream(session.id, server, state));
   }
 
@@ -189,7 +189,7 @@ export class SessionStore {
   }
 
   recordSubscription(session: GatewaySession, uri: string): void {
-    const server = session.subscriptions.get(uri);
+    const server = session.subscriptions().get(uri);
     this.write(server === undefined ? this.options.shared?.deleteField(session.id, `sub:${uri}`) : this.options.shared?.setField(session.id, `sub:${uri}`, server));
   }
 
@@ -242,17 +242,17 @@ export class SessionStore {
     const now = Date.now();
     const shared = this.options.shared;
     for (const session of this.sessions.values()) {
-      const idle = session.lastSeen < now - this.options.idleTimeoutMs && session.streams.size === 0;
+      const idle = session.lastSeen < now - this.options.idleTimeoutMs && !session.hasStreams;
       if (idle || session.expiresAt <= now) {
         if (!shared) {
           this.forget(session);
           lifecycle.expired(session);
-        } else if (session.upstreamListeners.size === 0) {
+        } else if (!session.isListening()) {
           // The session may be in use on another replica: only this replica's copy goes, the
           // store decides expiry (below). A copy listening for resource updates stays until then.
           this.forget(session);
         }
-      } else if (shared && session.streams.size > 0) {
+      } else if (shared && session.hasStreams) {
         // An open stream is activity, though no request comes in.
         session.lastSeen = now;
         this.touch(session);
@@ -263,7 +263,7 @@ export class SessionStore {
       for (const { id, stored } of await shared.claimExpired(now, CLAIM_BATCH)) {
         const session = this.sessions.get(id) ?? revive(id, stored);
         this.forget(session);
-        for (const [server, state] of stored.upstreams) session.recordedUpstreams.set(server, state);
+        for (const [server, state] of stored.upstreams) session.recordUpstream(server, state);
         lifecycle.expired(session);
         this.write(shared.publish({ type: "closed", session: id }));
       }
@@ -313,13 +313,13 @@ export class SessionStore {
 }
 
 function storedOf(session: GatewaySession): StoredSession {
-  return { init: session.init, expiresAt: session.expiresAt, logLevel: session.logLevel, subscriptions: session.subscriptions, upstreams: session.recordedUpstreams };
+  return { init: session.init, expiresAt: session.expiresAt, logLevel: session.logLevel, subscriptions: new Map(session.subscriptions()), upstreams: new Map(session.recordedUpstreams()) };
 }
 
 function revive(id: string, stored: StoredSession): GatewaySession {
   const session = new GatewaySession(id, stored.init, stored.expiresAt);
-  session.logLevel = stored.logLevel;
-  for (const [uri, server] of stored.subscriptions) session.subscriptions.set(uri, server);
-  for (const [server, state] of stored.upstreams) session.recordedUpstreams.set(server, state);
+  session.setLogLevel(stored.logLevel);
+  for (const [uri, server] of stored.subscriptions) session.subscribe(uri, server);
+  for (const [server, state] of stored.upstreams) session.recordUpstream(server, state);
   return session;
 }

@@ -234,7 +234,17 @@ export function servePerRequest(
   options: PerRequestServeOptions,
 ): void {
   if (message.kind === "notification") {
-    // 2026-07-28 defines no client notifications over HTTP (closing a stream cancels): accepted, nothing to do.
+    // 2026-07-28 defines no client notifications over HTTP (closing a stream cancels): accepted,
+    // nothing to do, once the version header says this revision (as for a request).
+    const version = single(headers[VERSION_HEADER]);
+    if (!isPerRequestProtocolVersion(version)) {
+      const refusal =
+        version === undefined
+          ? new PerRequestRefusal("header_mismatch", "Header mismatch: the MCP-Protocol-Version header is required")
+          : new PerRequestRefusal("unsupported_per_request_version", "Unsupported protocol version", { supported: [...PER_REQUEST_PROTOCOL_VERSIONS], requested: version });
+      writeRefusal(res, refusal, null, options.refusals);
+      return;
+    }
     res.writeHead(202).end();
     return;
   }

@@ -4,8 +4,9 @@
 import { randomInt } from "node:crypto";
 import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion, Method, Notification } from "../mcp/protocol.js";
-import { SessionExpiredError, UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
+import { SessionExpiredError, UpstreamProtocolError } from "./errors.js";
 import type { UpstreamConnector, UpstreamTarget } from "./connector.js";
+import { exchange, type ExchangeOptions } from "./exchange.js";
 
 export interface InitializeResult {
   protocolVersion: string;
@@ -46,15 +47,9 @@ export interface UpstreamSessionOptions {
   adopt?: UpstreamState;
 }
 
-export interface RequestOptions {
-  /** Notifications and server-to-client requests the upstream sends while answering. */
-  onMessage?: (message: JsonRpcMessage) => void;
-  signal?: AbortSignal;
-  timeoutMs: number;
+export interface RequestOptions extends ExchangeOptions {
   /** The upstream request id is handed over as soon as it is chosen (for cancellation). */
   onUpstreamId?: (id: JsonRpcId) => void;
-  /** The Authorization of the client request being served, for upstreams that take the client's token. */
-  authorization?: string;
 }
 
 export class UpstreamSession {
@@ -190,44 +185,6 @@ export class UpstreamSession {
   private exchange(method: string, params: Params | undefined, options: RequestOptions, onSessionId?: (id: string) => void): Promise<JsonRpcResponse> {
     const id = this.nextId++;
     options.onUpstreamId?.(id);
-    const body = JSON.stringify(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
-    // One controller and one timer per request: AbortSignal.any/timeout cost several times more on the hot path.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, options.timeoutMs);
-    const onCallerAbort = () => controller.abort();
-    options.signal?.addEventListener("abort", onCallerAbort, { once: true });
-    const done = () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onCallerAbort);
-    };
-    return new Promise<JsonRpcResponse>((resolve, reject) => {
-      let answered = false;
-      const onMessage = (raw: unknown) => {
-        const classified = classify(raw);
-        if (classified.kind === "response" && classified.message.id === id) {
-          answered = true;
-          resolve(classified.message);
-        } else if (classified.kind === "invalid") {
-          throw new UpstreamProtocolError(`invalid response: ${classified.reason}`);
-        } else if (classified.kind !== "response") {
-          options.onMessage?.(classified.message);
-        }
-      };
-      this.http.post(this.targetWith(options.authorization), this.headers(), body, onMessage, controller.signal, onSessionId).then(
-        () => {
-          done();
-          if (!answered) reject(new UpstreamProtocolError("upstream ended its answer without a response"));
-        },
-        (err: unknown) => {
-          done();
-          if (answered) return;
-          reject(timedOut ? new UpstreamTimeoutError(options.timeoutMs) : err);
-        },
-      );
-    });
+    return exchange(this.http, this.targetWith(options.authorization), this.headers(), { jsonrpc: "2.0", id, method, params }, options, onSessionId);
   }
 }

@@ -229,6 +229,14 @@ describe("MCP 2026-07-28 per request, session-era upstreams", function () {
       expect(notification.status).to.equal(202);
     });
 
+    it("a notification without the version header, or with one this era does not serve, is refused (400) as a request would be", async () => {
+      const body = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1, _meta: meta } };
+      const missing = await postMcp(gateway.mcpUrl, body, { "mcp-method": "notifications/cancelled" });
+      expect([missing.status, only(missing.messages).error?.code]).to.deep.equal([400, -32020]);
+      const unknown = await postMcp(gateway.mcpUrl, body, { "mcp-protocol-version": "v999", "mcp-method": "notifications/cancelled" });
+      expect([unknown.status, only(unknown.messages).error]).to.deep.equal([400, { code: -32022, message: "Unsupported protocol version", data: { supported: [MODERN_VERSION], requested: "v999" } }]);
+    });
+
     it("a session-era request without a session is still refused as before (400), and initialize still opens one", async () => {
       const stray = await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { "mcp-protocol-version": "2025-11-25" });
       expect(stray.status).to.equal(400);
