@@ -65,7 +65,8 @@ describe("bench tools", function () {
     await run(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, script]);
     const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
     expect(file).to.be.a("string");
-    const summary = summarize(JSON.parse(readFileSync(join(dir, file!), "utf8")), 5, 10);
+    // Top 50: the frames between the script and spin() all share its time, and ties sort in any order.
+    const summary = summarize(JSON.parse(readFileSync(join(dir, file!), "utf8")), 50, 10);
     expect(summary.busyMs).to.be.within(200, 2_000);
     expect(summary.self[0]?.name).to.match(/^spin .*busy\.js:1$/);
     expect(summary.self[0]?.share).to.be.greaterThan(0.5);
