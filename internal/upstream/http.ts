@@ -67,8 +67,7 @@ export class UpstreamHttp implements UpstreamConnector {
           return {
             feed: (chunk) => text.feed(chunk),
             end: () => {
-              const parsed = parseJson(text.text());
-              for (const message of Array.isArray(parsed) ? parsed : [parsed]) onMessage(message);
+              for (const message of jsonMessages(text.text())) onMessage(message);
             },
           };
         }
@@ -164,6 +163,23 @@ function messagesOnly(onMessage: (message: unknown) => void): (data: string, eve
   return (data, event) => {
     if (event === "message") onMessage(parseJson(data));
   };
+}
+
+/**
+ * The messages of a JSON answer: one message or a batch, or (as some servers stream a JSON answer)
+ * one message per line. Lines are tried only when the whole text is not JSON, so the usual answer
+ * costs one parse.
+ */
+function jsonMessages(text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    const lines = text.split("\n").filter((line) => line.trim() !== "");
+    if (lines.length < 2) return [parseJson(text)];
+    return lines.map(parseJson);
+  }
+  return Array.isArray(parsed) ? parsed : [parsed];
 }
 
 export function parseJson(text: string): unknown {

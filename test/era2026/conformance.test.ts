@@ -8,12 +8,11 @@ import { fetchStatus, registryYaml } from "../helpers/registry.js";
 const SUITE_TIMEOUT_MS = 300_000;
 
 /**
- * Scored 2026-07-28 scenarios the gateway does not pass yet. server-stateless: one of its 28
- * checks calls `test_streaming_elicitation`, which the reference server answers with two JSON
- * values in one `application/json` body (a progress notification, then the result), which is
- * neither of the Streamable HTTP answer shapes; the gateway's upstream client refuses it (-32010).
+ * Scored 2026-07-28 scenarios the gateway does not pass yet: none. (server-stateless's
+ * `test_streaming_elicitation` is answered by the reference server with one JSON message per line
+ * in one `application/json` body; the upstream client reads such a body line by line.)
  */
-const KNOWN_2026_FAILURES = ["server-stateless"];
+const KNOWN_2026_FAILURES: string[] = [];
 
 describe("MCP conformance suite 0.2.0-alpha.12 by revision, through the gateway", function () {
   this.timeout(2 * SUITE_TIMEOUT_MS + 120_000);
@@ -31,7 +30,7 @@ describe("MCP conformance suite 0.2.0-alpha.12 by revision, through the gateway"
     await reference?.stop();
   });
 
-  it("--requirements 2026-07-28: 36 of 37 scored scenarios, failing only the known ones", async () => {
+  it("--requirements 2026-07-28: all 37 scored scenarios", async () => {
     const result = await runRequirements(gateway.mcpUrl, "2026-07-28", SUITE_TIMEOUT_MS);
     expect(result.scored, result.output).to.have.lengthOf(37);
     expect(result.failed, result.output).to.deep.equal(KNOWN_2026_FAILURES);
