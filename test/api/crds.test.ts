@@ -11,7 +11,11 @@ import { z } from "zod";
 import { generate, HEADER, outdated, write } from "../../hack/gen-crds.js";
 import { crdName } from "../../hack/generate/crd.js";
 import { StructuralSchemaError, structuralSchema } from "../../hack/generate/structural.js";
+import { API_VERSION, GROUP } from "../../internal/api/group.js";
 import { RESOURCES } from "../../internal/api/resources.js";
+import { BROKER_STATUS_CONFIGMAP } from "../../internal/contract/broker-status.js";
+import { REGISTRY_SECRET_NAME } from "../../internal/contract/registry.js";
+import { SESSION_KEY_SECRET_NAME } from "../../internal/contract/session-key.js";
 import { sharedEnvtest, type Envtest } from "../helpers/envtest.js";
 import { seedDocuments } from "../helpers/seed.js";
 
@@ -57,15 +61,15 @@ async function createNamespace(env: Envtest, name: string): Promise<void> {
 }
 
 function registration(namespace: string, name: string, spec: string): string {
-  return `apiVersion: mcp.kagenti.com/v1alpha1\nkind: MCPServerRegistration\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}\n`;
+  return `apiVersion: ${API_VERSION}\nkind: MCPServerRegistration\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}\n`;
 }
 
 function extension(namespace: string, name: string, spec: string): string {
-  return `apiVersion: mcp.kagenti.com/v1alpha1\nkind: MCPGatewayExtension\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}\n`;
+  return `apiVersion: ${API_VERSION}\nkind: MCPGatewayExtension\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}\n`;
 }
 
 function virtualServer(namespace: string, name: string, spec: string): string {
-  return `apiVersion: mcp.kagenti.com/v1alpha1\nkind: MCPVirtualServer\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}\n`;
+  return `apiVersion: ${API_VERSION}\nkind: MCPVirtualServer\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}\n`;
 }
 
 type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [key: string]: unknown };
@@ -104,7 +108,7 @@ describe("api: generated CRDs", () => {
 
   it("writes one CRD per resource, each starting with the generated-code header", () => {
     const files = generate();
-    expect(files.map((file) => file.path)).to.include.members(RESOURCES.map((resource) => `config/crd/mcp.kagenti.com_${resource.plural}.yaml`));
+    expect(files.map((file) => file.path)).to.include.members(RESOURCES.map((resource) => `config/crd/${GROUP}_${resource.plural}.yaml`));
     for (const file of files) {
       const first = file.content.split("\n")[0];
       expect(first, file.path).to.equal(file.path.endsWith(".md") ? `<!-- ${HEADER} -->` : `# ${HEADER}`);
@@ -289,7 +293,7 @@ describe("api: CRDs on a real API server", function () {
     await expectRejected(env, registration(ns, "no-name", "  targetRef:\n    kind: HTTPRoute"), "spec.targetRef.name: Required value");
     // targetRef became optional beside routeSelector (issue 12): one of the two is required.
     await expectRejected(env, registration(ns, "no-target", "  toolPrefix: a_"), "exactly one of targetRef and routeSelector must be set");
-    await expectRejected(env, `apiVersion: mcp.kagenti.com/v1alpha1\nkind: MCPServerRegistration\nmetadata:\n  name: no-spec\n  namespace: ${ns}\n`, "spec: Required value");
+    await expectRejected(env, `apiVersion: ${API_VERSION}\nkind: MCPServerRegistration\nmetadata:\n  name: no-spec\n  namespace: ${ns}\n`, "spec: Required value");
     await expectRejected(env, registration(ns, "wrong-kind", "  targetRef:\n    kind: Service\n    name: route"), 'spec.targetRef.kind: Unsupported value: "Service": supported values: "HTTPRoute"');
     await expectRejected(
       env,
@@ -394,9 +398,9 @@ describe("api: install manifests on a real API server", function () {
         args: [
           "dist/cmd/broker-router/main.js",
           "--mcp-gateway-config-secret",
-          "mcp-system/mcp-gateway-config",
+          `mcp-system/${REGISTRY_SECRET_NAME}`,
           "--session-key-secret",
-          "mcp-system/mcp-gateway-session-key",
+          `mcp-system/${SESSION_KEY_SECRET_NAME}`,
           "--mcp-broker-public-address",
           "0.0.0.0:8080",
         ],
@@ -462,15 +466,15 @@ describe("api: install manifests on a real API server", function () {
     const broker = "system:serviceaccount:mcp-system:mcp-gateway-broker-router";
     const cases: [string, string, string, string | undefined, boolean][] = [
       // who, verb, resource, namespace (undefined: all), allowed
-      [controller, "watch", "mcpserverregistrations.mcp.kagenti.com", undefined, true],
-      [controller, "list", "mcpgatewayextensions.mcp.kagenti.com", undefined, true],
-      [controller, "get", "mcpvirtualservers.mcp.kagenti.com", "any", true],
-      [controller, "update", "mcpserverregistrations.mcp.kagenti.com", "any", true],
-      [controller, "patch", "mcpserverregistrations.mcp.kagenti.com/status", "any", true],
-      [controller, "update", "mcpgatewayextensions.mcp.kagenti.com/status", "any", true],
-      [controller, "update", "mcpvirtualservers.mcp.kagenti.com/status", "any", true],
-      [controller, "create", "mcpserverregistrations.mcp.kagenti.com", "any", false],
-      [controller, "delete", "mcpserverregistrations.mcp.kagenti.com", "any", false],
+      [controller, "watch", `mcpserverregistrations.${GROUP}`, undefined, true],
+      [controller, "list", `mcpgatewayextensions.${GROUP}`, undefined, true],
+      [controller, "get", `mcpvirtualservers.${GROUP}`, "any", true],
+      [controller, "update", `mcpserverregistrations.${GROUP}`, "any", true],
+      [controller, "patch", `mcpserverregistrations.${GROUP}/status`, "any", true],
+      [controller, "update", `mcpgatewayextensions.${GROUP}/status`, "any", true],
+      [controller, "update", `mcpvirtualservers.${GROUP}/status`, "any", true],
+      [controller, "create", `mcpserverregistrations.${GROUP}`, "any", false],
+      [controller, "delete", `mcpserverregistrations.${GROUP}`, "any", false],
       [controller, "list", "gateways.gateway.networking.k8s.io", undefined, true],
       [controller, "watch", "httproutes.gateway.networking.k8s.io", undefined, true],
       [controller, "get", "referencegrants.gateway.networking.k8s.io", "any", true],
@@ -478,13 +482,13 @@ describe("api: install manifests on a real API server", function () {
       [controller, "list", "services", undefined, true],
       [controller, "watch", "secrets", undefined, true],
       [controller, "create", "secrets", "any", true],
-      [controller, "update", "secrets/mcp-gateway-config", "any", true],
-      [controller, "patch", "secrets/mcp-gateway-config", "any", true],
-      [controller, "update", "secrets/mcp-gateway-session-key", "any", true],
-      [controller, "delete", "secrets/mcp-gateway-session-key", "any", false],
+      [controller, "update", `secrets/${REGISTRY_SECRET_NAME}`, "any", true],
+      [controller, "patch", `secrets/${REGISTRY_SECRET_NAME}`, "any", true],
+      [controller, "update", `secrets/${SESSION_KEY_SECRET_NAME}`, "any", true],
+      [controller, "delete", `secrets/${SESSION_KEY_SECRET_NAME}`, "any", false],
       [controller, "update", "secrets/someone-elses", "any", false],
-      [controller, "delete", "secrets/mcp-gateway-config", "any", false],
-      [controller, "get", "configmaps/mcp-gateway-status", "any", true],
+      [controller, "delete", `secrets/${REGISTRY_SECRET_NAME}`, "any", false],
+      [controller, "get", `configmaps/${BROKER_STATUS_CONFIGMAP}`, "any", true],
       // OpenAPI documents of registrations (spec.openapi.configMapRef) have any name; it only reads them.
       [controller, "watch", "configmaps", undefined, true],
       [controller, "update", "configmaps/other", "any", false],
@@ -496,15 +500,15 @@ describe("api: install manifests on a real API server", function () {
       [controller, "update", "leases.coordination.k8s.io/other", "mcp-system", false],
       [controller, "create", "leases.coordination.k8s.io", "default", false],
       [controller, "create", "pods", "any", false],
-      [broker, "get", "secrets/mcp-gateway-config", "mcp-system", true],
-      [broker, "watch", "secrets/mcp-gateway-config", "mcp-system", true],
+      [broker, "get", `secrets/${REGISTRY_SECRET_NAME}`, "mcp-system", true],
+      [broker, "watch", `secrets/${REGISTRY_SECRET_NAME}`, "mcp-system", true],
       [broker, "get", "secrets/other", "mcp-system", false],
-      [broker, "get", "secrets/mcp-gateway-config", "default", false],
+      [broker, "get", `secrets/${REGISTRY_SECRET_NAME}`, "default", false],
       [broker, "create", "configmaps", "mcp-system", true],
-      [broker, "update", "configmaps/mcp-gateway-status", "mcp-system", true],
+      [broker, "update", `configmaps/${BROKER_STATUS_CONFIGMAP}`, "mcp-system", true],
       [broker, "update", "configmaps/other", "mcp-system", false],
       [broker, "create", "configmaps", "default", false],
-      [broker, "list", "mcpserverregistrations.mcp.kagenti.com", undefined, false],
+      [broker, "list", `mcpserverregistrations.${GROUP}`, undefined, false],
     ];
     const failures: string[] = [];
     for (const [who, verb, resource, namespace, allowed] of cases) {
@@ -515,7 +519,7 @@ describe("api: install manifests on a real API server", function () {
     }
     expect(failures).to.deep.equal([]);
     // The informers watch single objects by name; RBAC's resourceNames allow exactly that.
-    const list = await kubectlFull(env, ["get", "secrets", "-n", "mcp-system", "--field-selector", "metadata.name=mcp-gateway-config", "--as", broker]);
+    const list = await kubectlFull(env, ["get", "secrets", "-n", "mcp-system", "--field-selector", `metadata.name=${REGISTRY_SECRET_NAME}`, "--as", broker]);
     expect(list.code, list.stderr).to.equal(0);
     const listAll = await kubectlFull(env, ["get", "secrets", "-n", "mcp-system", "--as", broker]);
     expect(listAll.stderr).to.include("forbidden");

@@ -9,7 +9,8 @@ import type { Reconciler } from "../../internal/controller/reconcilers/reconcile
 import { requestId, type Request, type Result } from "../../internal/controller/requests.js";
 import { WATCHES } from "../../internal/controller/watches.js";
 import { emptyWorld, routeOf, viewOf, type World } from "../helpers/cluster-world.js";
-import { capturingLogger, eventually } from "../kube/support.js";
+import { capturingLogger } from "../helpers/logs.js";
+import { expectEventually } from "../helpers/poll.js";
 
 /** A Cache over a world, whose `changed` plays an informer reporting a change. */
 function memoryCache(world: World) {
@@ -56,10 +57,10 @@ describe("controller manager (in memory)", () => {
     const manager = new Manager(cache, WATCHES, reconcilers, new ControllerMetrics(), { workers: 1 }, capturingLogger().log);
     await manager.start();
     const registrationId = requestId({ kind: "MCPServerRegistration", namespace: "ns", name: "team" });
-    await eventually(() => expect(seen).to.have.members([registrationId, "Registries"]));
+    await expectEventually(() => expect(seen).to.have.members([registrationId, "Registries"]));
     seen.length = 0;
     cache.changed("HTTPRoute", routeOf("ns", "weather", "weather.local", "svc", 80, { a: "b" }));
-    await eventually(() => expect(seen).to.have.members([registrationId, "Registries"]));
+    await expectEventually(() => expect(seen).to.have.members([registrationId, "Registries"]));
     expect(manager.leading).to.equal(true);
     await manager.stop();
     expect(await manager.stopped).to.equal("shutdown");
@@ -86,7 +87,7 @@ describe("controller manager (in memory)", () => {
     const manager = new Manager(cache, WATCHES, reconcilers, metrics, { workers: 2 }, capturingLogger().log);
     const started = performance.now();
     await manager.start();
-    await eventually(() => expect(runs).to.equal(4));
+    await expectEventually(() => expect(runs).to.equal(4));
     expect(performance.now() - started, "two requeues of 20 ms").to.be.greaterThanOrEqual(40);
     expect(seen.filter((id) => id === "Registries")).to.have.length(4);
     const text = await metrics.registry.metrics();

@@ -13,10 +13,13 @@ import type { MCPServerRegistration } from "../../internal/controller/resources.
 import type { Registry } from "../../internal/contract/registry.js";
 import { ROTATE_ANNOTATION, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/contract/session-key.js";
 import { contextOf, routeOf, seedWorld, type World } from "../helpers/cluster-world.js";
+import { ROUTE_TOOL_PREFIX_ANNOTATION } from "../../internal/api/mcp-server-registration.js";
+import { SESSION_KEY_CONDITION } from "../../internal/controller/session-key.js";
+import { READY } from "../../internal/controller/status-writer.js";
 
 const NS = "mcp-test";
 const request = (kind: ObjectRequest["kind"], name: string, namespace = NS): ObjectRequest => ({ kind, namespace, name });
-const ready = (conditions: Condition[] | undefined) => conditions?.find((condition) => condition.type === "Ready");
+const ready = (conditions: Condition[] | undefined) => conditions?.find((condition) => condition.type === READY);
 
 function registration(name: string, spec: Partial<MCPServerRegistration["spec"]>, created: string, finalizers = [FINALIZER]): MCPServerRegistration {
   return { metadata: { name, namespace: NS, generation: 1, creationTimestamp: created, finalizers }, spec: { path: "/mcp", ...spec } };
@@ -70,12 +73,12 @@ describe("controller reconcilers (in memory)", () => {
       const r = reconcilers(w);
       await r.extension.reconcile(request("MCPGatewayExtension", "mcp-extension"));
       await r.extension.reconcile(request("MCPGatewayExtension", "mcp-extension"));
-      const condition = w.extensions[0]!.status?.conditions?.find((c) => c.type === "SessionKeyValid");
+      const condition = w.extensions[0]!.status?.conditions?.find((c) => c.type === SESSION_KEY_CONDITION);
       expect(condition).to.include({ status: "False", reason: "SessionKeyTooShort" });
       expect(r.writer.events.filter((event) => event.type === "Warning").map((event) => event.reason)).to.deep.equal(["SessionKeyTooShort"]);
       w.secrets[0]!.data = { [SESSION_KEY_SECRET_KEY]: Buffer.alloc(32, 2).toString("base64") };
       await r.extension.reconcile(request("MCPGatewayExtension", "mcp-extension"));
-      expect(w.extensions[0]!.status?.conditions?.map((c) => c.type)).to.deep.equal(["Ready"]);
+      expect(w.extensions[0]!.status?.conditions?.map((c) => c.type)).to.deep.equal([READY]);
     });
 
     it("does nothing for an extension that is gone or being deleted", async () => {
@@ -211,8 +214,8 @@ describe("controller reconcilers (in memory)", () => {
         const w = selecting();
         w.registrations[0]!.spec.routeSelector = { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["beta"] }, { key: "mcp-server", operator: "Exists" }] };
         w.routes.push(routeOf(NS, "bad", "bad.mcp.local", "mcp-api-key-server", 9090, { "mcp-server": "yes" }, "2026-01-04T00:00:00Z"));
-        w.routes[1]!.metadata.annotations = { "mcp.kagenti.com/tool-prefix": "wx_" };
-        w.routes[3]!.metadata.annotations = { "mcp.kagenti.com/tool-prefix": "no spaces" };
+        w.routes[1]!.metadata.annotations = { [ROUTE_TOOL_PREFIX_ANNOTATION]: "wx_" };
+        w.routes[3]!.metadata.annotations = { [ROUTE_TOOL_PREFIX_ANNOTATION]: "no spaces" };
         const r = reconcilers(w);
         await r.registries.reconcile();
         expect(registryOf(r).servers.map((server) => [server.name, server.toolPrefix])).to.deep.equal([[`${NS}/team/weather.v1`, "wx_"]]);
@@ -223,7 +226,7 @@ describe("controller reconcilers (in memory)", () => {
 
       it("lets selected routes' prefixes conflict like registrations', the older route keeping its prefix", async () => {
         const w = selecting();
-        w.routes[1]!.metadata.annotations = { "mcp.kagenti.com/tool-prefix": "t_news_" };
+        w.routes[1]!.metadata.annotations = { [ROUTE_TOOL_PREFIX_ANNOTATION]: "t_news_" };
         const r = reconcilers(w);
         await r.registries.reconcile();
         expect(registryOf(r).servers.map((server) => server.name)).to.deep.equal([`${NS}/team/weather.v1`]);

@@ -6,6 +6,7 @@ import { registrationReadiness, virtualServerReadiness } from "../../internal/co
 import { resolveRegistration } from "../../internal/controller/registration-resolution.js";
 import type { MCPGatewayExtension, MCPServerRegistration } from "../../internal/controller/resources.js";
 import { seedWorld, viewOf, type World } from "../helpers/cluster-world.js";
+import { GATEWAY_API_GROUP, GROUP } from "../../internal/api/group.js";
 
 function registration(spec: Partial<MCPServerRegistration["spec"]> = {}): MCPServerRegistration {
   return {
@@ -121,7 +122,7 @@ describe("controller rules", () => {
       world.routes[0]!.spec.rules![0]!.backendRefs![0]!.namespace = "mcp-test";
       const reg = registration({ targetRef: { group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "mcp-api-key-server-route", namespace: "routes" } });
       expect(resolveRegistration(reg, viewOf(world), world.extensions)).to.deep.include({ ok: false, reason: "ReferenceGrantRequired" });
-      world.grants.push({ metadata: { name: "g", namespace: "routes" }, spec: { from: [{ group: "mcp.kagenti.com", kind: "MCPServerRegistration", namespace: "mcp-test" }], to: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }] } });
+      world.grants.push({ metadata: { name: "g", namespace: "routes" }, spec: { from: [{ group: GROUP, kind: "MCPServerRegistration", namespace: "mcp-test" }], to: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute" }] } });
       world.grants.push({ metadata: { name: "svc", namespace: "mcp-test" }, spec: { from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "routes" }], to: [{ group: "", kind: "Service" }] } });
       expect(resolveRegistration(reg, viewOf(world), world.extensions).ok).to.equal(true);
     });

@@ -2,6 +2,7 @@
 // reconcilers read, and a ClusterWriter that applies their writes to those objects (bumping
 // resourceVersions as the API server would) and records them, so a test can assert what was written
 // and that reconciling again writes nothing.
+import { GATEWAY_API_GROUP, GROUP } from "../../internal/api/group.js";
 import type { OwnKind } from "../../internal/api/resources.js";
 import type { PublishedStatus } from "../../internal/contract/broker-status.js";
 import type { ClusterView } from "../../internal/controller/cluster-view.js";
@@ -12,7 +13,7 @@ import type { ClusterWriter, EventType } from "../../internal/controller/writers
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../../internal/controller/writers.js";
 import { REGISTRY_SECRET_KEY, REGISTRY_SECRET_NAME } from "../../internal/contract/registry.js";
 import { ROTATED_ANNOTATION, SESSION_KEY_BYTES, SESSION_KEY_SECRET_KEY, SESSION_KEY_SECRET_NAME } from "../../internal/contract/session-key.js";
-import { capturingLogger } from "../kube/support.js";
+import { capturingLogger } from "./logs.js";
 
 export interface World {
   extensions: MCPGatewayExtension[];
@@ -73,7 +74,7 @@ export function seedWorld(): World {
     grants: [
       {
         metadata: { name: "allow-mcp-extension", namespace: "gateway-system" },
-        spec: { from: [{ group: "mcp.kagenti.com", kind: "MCPGatewayExtension", namespace: "mcp-test" }], to: [{ group: "gateway.networking.k8s.io", kind: "Gateway" }] },
+        spec: { from: [{ group: GROUP, kind: "MCPGatewayExtension", namespace: "mcp-test" }], to: [{ group: GATEWAY_API_GROUP, kind: "Gateway" }] },
       },
     ],
     services: [{ metadata: { name: "mcp-api-key-server", namespace: "mcp-test" }, spec: { ports: [{ port: 9090 }] } }],

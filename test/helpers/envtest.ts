@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, "../../..");
@@ -65,4 +66,11 @@ async function start(): Promise<Envtest> {
       });
     },
   };
+}
+
+/** An admin client configuration for the envtest server. */
+export function kubeConfigOf(env: Envtest): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(env.kubeconfig);
+  return kc;
 }

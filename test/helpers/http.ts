@@ -70,3 +70,17 @@ export async function openRawSession(
   await postMcp(mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": sessionId });
   return { sessionId, protocolVersion: negotiated };
 }
+
+/** Tool names of one gateway session's tools/list, over raw HTTP; the session is deleted afterwards. */
+export async function listToolNames(mcpUrl: string, headers: Record<string, string> = {}): Promise<string[]> {
+  const init = await postMcp(mcpUrl, { ...initializeRequest(1), params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "operator-test", version: "1.0.0" } } }, headers);
+  const sessionId = init.headers.get("mcp-session-id");
+  if (!sessionId) throw new Error(`initialize failed: HTTP ${init.status}`);
+  const session = { ...headers, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" };
+  await postMcp(mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, session);
+  const list = await postMcp(mcpUrl, { jsonrpc: "2.0", id: 2, method: "tools/list" }, session);
+  await fetch(mcpUrl, { method: "DELETE", headers: session }).then((r) => r.text()).catch(() => undefined);
+  const answer = list.messages[0] as { result?: { tools: Array<{ name: string }> } } | undefined;
+  if (!answer?.result) throw new Error(`tools/list failed: ${list.text}`);
+  return answer.result.tools.map((tool) => tool.name);
+}

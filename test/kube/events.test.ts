@@ -2,8 +2,10 @@
 import { CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { EventRecorder } from "../../internal/kube/events.js";
-import { sharedEnvtest } from "../helpers/envtest.js";
-import { capturingLogger, eventually, freshNamespace, kubeConfigOf } from "./support.js";
+import { kubeConfigOf, sharedEnvtest } from "../helpers/envtest.js";
+import { capturingLogger } from "../helpers/logs.js";
+import { expectEventually } from "../helpers/poll.js";
+import { freshNamespace } from "../helpers/cluster-objects.js";
 
 describe("kube EventRecorder", function () {
   this.timeout(30_000);
@@ -24,7 +26,7 @@ describe("kube EventRecorder", function () {
     recorder.record({ ...cm, apiVersion: "v1", kind: "ConfigMap", metadata: cm.metadata ?? {} }, "Normal", "Ready", "all good");
 
     let events: CoreV1Event[] = [];
-    await eventually(async () => {
+    await expectEventually(async () => {
       events = await eventsAbout(env.kubectl, ns, cm.metadata?.uid ?? "");
       expect(events).to.have.length(2);
     });
@@ -45,7 +47,7 @@ describe("kube EventRecorder", function () {
     const nsName = await freshNamespace(env, "events-cluster");
     const namespace = await kc.makeApiClient(CoreV1Api).readNamespace({ name: nsName });
     new EventRecorder(kc, "mcp-gateway-test", capturingLogger().log).record({ ...namespace, apiVersion: "v1", kind: "Namespace", metadata: namespace.metadata ?? {} }, "Normal", "Seen", "hello");
-    await eventually(async () => {
+    await expectEventually(async () => {
       const events = await eventsAbout(env.kubectl, "default", namespace.metadata?.uid ?? "");
       expect(events.map((event) => `${event.involvedObject.kind}/${event.involvedObject.name} ${event.reason}`)).to.deep.equal([`Namespace/${nsName} Seen`]);
     });
@@ -56,6 +58,6 @@ describe("kube EventRecorder", function () {
     const { log, lines } = capturingLogger();
     // A namespace that does not exist: the API server refuses the Event.
     new EventRecorder(kubeConfigOf(env), "mcp-gateway-test", log).record({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "no-such-namespace" } }, "Normal", "Seen", "hello");
-    await eventually(() => expect(lines.map((line) => `${line.level} ${line.msg}`)).to.deep.equal(["20 could not record a Kubernetes Event"]));
+    await expectEventually(() => expect(lines.map((line) => `${line.level} ${line.msg}`)).to.deep.equal(["20 could not record a Kubernetes Event"]));
   });
 });

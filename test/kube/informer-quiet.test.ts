@@ -4,8 +4,10 @@
 import { CoreV1Api } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { Informer } from "../../internal/kube/informer.js";
-import { sharedEnvtest } from "../helpers/envtest.js";
-import { capturingLogger, eventually, freshNamespace, kubeConfigOf, WARN } from "./support.js";
+import { kubeConfigOf, sharedEnvtest } from "../helpers/envtest.js";
+import { capturingLogger, WARN } from "../helpers/logs.js";
+import { expectEventually, sleep } from "../helpers/poll.js";
+import { freshNamespace } from "../helpers/cluster-objects.js";
 
 describe("kube Informer on a quiet resource", function () {
   this.timeout(50_000);
@@ -20,9 +22,9 @@ describe("kube Informer on a quiet resource", function () {
     cms.onChange((event, cm) => events.push(`${event} ${cm.metadata.name}`));
     await cms.start();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 32_000));
+      await sleep(32_000);
       await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "late" } } });
-      await eventually(() => expect(events).to.deep.equal(["add late"]), 2_000);
+      await expectEventually(() => expect(events).to.deep.equal(["add late"]), 2_000);
       expect(lines.filter((line) => line.level >= WARN)).to.deep.equal([]);
     } finally {
       cms.stop();

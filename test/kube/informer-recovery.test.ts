@@ -8,8 +8,10 @@ import { promisify } from "node:util";
 import { CoreV1Api, type V1ConfigMap } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { Informer, type KubeObject } from "../../internal/kube/informer.js";
-import { sharedEnvtest } from "../helpers/envtest.js";
-import { capturingLogger, eventually, freshNamespace, INFO, kubeConfigOf, WARN } from "./support.js";
+import { kubeConfigOf, sharedEnvtest } from "../helpers/envtest.js";
+import { capturingLogger, INFO, WARN } from "../helpers/logs.js";
+import { expectEventually } from "../helpers/poll.js";
+import { freshNamespace } from "../helpers/cluster-objects.js";
 
 const run = promisify(execFile);
 const restartScript = resolve(import.meta.dirname, "../../../hack/envtest/restart-apiserver.sh");
@@ -36,7 +38,7 @@ describe("kube Informer across an API server restart", function () {
       await run("bash", [restartScript, env.dir, "sh", "-c", `etcdctl --endpoints "$ENVTEST_ETCD" del /registry/configmaps/${ns}/doomed`], { timeout: 40_000 });
       await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "newcomer" } } });
 
-      await eventually(() => expect(events).to.include.members(["delete doomed", "add newcomer"]), 20_000);
+      await expectEventually(() => expect(events).to.include.members(["delete doomed", "add newcomer"]), 20_000);
       expect(events).to.have.members(["add survivor", "add doomed", "delete doomed", "add newcomer"]);
       expect(cms.list().map((cm) => cm.metadata.name)).to.have.members(["survivor", "newcomer"]);
 

@@ -3,8 +3,10 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { Informer, type InformerEvent, type KubeObject } from "../../internal/kube/informer.js";
-import { sharedEnvtest, type Envtest } from "../helpers/envtest.js";
-import { capturingLogger, eventually, freshNamespace, kubeConfigOf, WARN } from "./support.js";
+import { kubeConfigOf, sharedEnvtest, type Envtest } from "../helpers/envtest.js";
+import { capturingLogger, WARN } from "../helpers/logs.js";
+import { expectEventually, sleep } from "../helpers/poll.js";
+import { freshNamespace } from "../helpers/cluster-objects.js";
 
 type ConfigMap = V1ConfigMap & KubeObject;
 const CONFIGMAPS = { group: "", version: "v1", plural: "configmaps" };
@@ -54,15 +56,15 @@ describe("kube Informer", function () {
     expect(cms.get(ns, "before")).to.include({ apiVersion: "v1", kind: "ConfigMap" });
 
     await createConfigMap(ns, "later", "1");
-    await eventually(() => expect(events).to.deep.include(["add", `${ns}/later`, "1"]));
+    await expectEventually(() => expect(events).to.deep.include(["add", `${ns}/later`, "1"]));
     expect(cms.get(ns, "later")?.data?.value).to.equal("1");
 
     await core.patchNamespacedConfigMap({ namespace: ns, name: "later", body: [{ op: "replace", path: "/data/value", value: "2" }] });
-    await eventually(() => expect(events).to.deep.include(["update", `${ns}/later`, "2"]));
+    await expectEventually(() => expect(events).to.deep.include(["update", `${ns}/later`, "2"]));
     expect(cms.get(ns, "later")?.data?.value).to.equal("2");
 
     await core.deleteNamespacedConfigMap({ namespace: ns, name: "later" });
-    await eventually(() => expect(events).to.deep.include(["delete", `${ns}/later`, "2"]));
+    await expectEventually(() => expect(events).to.deep.include(["delete", `${ns}/later`, "2"]));
     expect(cms.get(ns, "later")).to.equal(undefined);
     expect(cms.list(ns).map((cm) => cm.metadata.name)).to.deep.equal(["before"]);
     expect(events.map(([event, name]) => `${event} ${name}`)).to.deep.equal([`add ${ns}/before`, `add ${ns}/later`, `update ${ns}/later`, `delete ${ns}/later`]);
@@ -79,7 +81,7 @@ describe("kube Informer", function () {
     const bump = (namespace: string, name: string) => core.patchNamespacedConfigMap({ namespace, name, body: [{ op: "replace", path: "/data/value", value: "2" }] });
     await Promise.all([bump(nsA, "other"), bump(nsB, "keep"), createConfigMap(nsA, "new", "1")]);
     await bump(nsA, "keep");
-    await eventually(() => expect(events).to.deep.include(["update", `${nsA}/keep`, "2"]));
+    await expectEventually(() => expect(events).to.deep.include(["update", `${nsA}/keep`, "2"]));
     expect(events).to.deep.equal([
       ["add", `${nsA}/keep`, "1"],
       ["update", `${nsA}/keep`, "2"],
@@ -97,7 +99,7 @@ describe("kube Informer", function () {
       expect(classes.get("", name)).to.deep.include({ apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass" });
       expect(classes.get("", name)?.spec).to.deep.equal({ controllerName: "example.com/informer-test" });
       await env.kubectl(["delete", "gatewayclass", name]);
-      await eventually(() => expect(events).to.deep.equal([`add ${name}`, `delete ${name}`]));
+      await expectEventually(() => expect(events).to.deep.equal([`add ${name}`, `delete ${name}`]));
     } finally {
       classes.stop();
     }
@@ -113,7 +115,7 @@ describe("kube Informer", function () {
     await cms.start();
     await createConfigMap(ns, "one", "1");
     await createConfigMap(ns, "two", "1");
-    await eventually(() => expect(events.map(([event, name]) => `${event} ${name}`)).to.deep.equal([`add ${ns}/one`, `add ${ns}/two`]));
+    await expectEventually(() => expect(events.map(([event, name]) => `${event} ${name}`)).to.deep.equal([`add ${ns}/one`, `add ${ns}/two`]));
     expect(lines.filter((line) => line.msg === "informer handler failed" && line.name === "one")).to.have.length(1);
   });
 
@@ -124,7 +126,7 @@ describe("kube Informer", function () {
       () => expect.fail("start() resolved"),
       (err: Error) => err,
     );
-    await new Promise((resolve) => setTimeout(resolve, 2_500)); // 404, then retries after ~0.5 s, ~1 s, ...
+    await sleep(2_500); // 404, then retries after ~0.5 s, ~1 s, ...
     missing.stop();
     expect((await rejection).message).to.match(/stopped before its first list/);
     expect(missing.synced).to.equal(false);

@@ -3,11 +3,12 @@
 import { CoordinationV1Api, KubeConfig, V1MicroTime } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { LeaderElector } from "../../internal/kube/leader-election.js";
-import { sharedEnvtest, type Envtest } from "../helpers/envtest.js";
-import { capturingLogger, eventually, freshNamespace, kubeConfigOf } from "./support.js";
+import { kubeConfigOf, sharedEnvtest, type Envtest } from "../helpers/envtest.js";
+import { capturingLogger } from "../helpers/logs.js";
+import { expectEventually, sleep } from "../helpers/poll.js";
+import { freshNamespace } from "../helpers/cluster-objects.js";
 
 const TIMINGS = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Candidate {
   elector: LeaderElector;
@@ -54,7 +55,7 @@ describe("kube LeaderElector", function () {
     const lease = leaseName();
     const a = candidate("a", lease);
     const b = candidate("b", lease);
-    await eventually(() => expect([a, b].filter((c) => c.elector.isLeader)).to.have.length(1));
+    await expectEventually(() => expect([a, b].filter((c) => c.elector.isLeader)).to.have.length(1));
     for (let i = 0; i < 30; i++) {
       expect(a.elector.isLeader && b.elector.isLeader, "two leaders at once").to.equal(false);
       await sleep(50);
@@ -69,7 +70,7 @@ describe("kube LeaderElector", function () {
     expect(leader.transitions).to.deep.equal(["started", "stopped"]);
     expect(leader.elector.isLeader).to.equal(false);
     // The lease was released: without that, the follower would wait for it to expire (>= 2.5 s here).
-    await eventually(() => expect(follower.elector.isLeader).to.equal(true), 5_000);
+    await expectEventually(() => expect(follower.elector.isLeader).to.equal(true), 5_000);
     expect(Date.now() - stoppedAt).to.be.below(2_000);
     expect(follower.transitions).to.deep.equal(["started"]);
     const spec = (await leases.readNamespacedLease({ namespace: ns, name: lease })).spec;
@@ -79,18 +80,18 @@ describe("kube LeaderElector", function () {
   it("steps down at once when another holder takes the lease, and takes it back only after it expired", async () => {
     const lease = leaseName();
     const a = candidate("a", lease);
-    await eventually(() => expect(a.elector.isLeader).to.equal(true));
+    await expectEventually(() => expect(a.elector.isLeader).to.equal(true));
 
     const current = await leases.readNamespacedLease({ namespace: ns, name: lease });
     current.spec = { ...current.spec, holderIdentity: "intruder", renewTime: new V1MicroTime(), leaseDurationSeconds: 3 };
     await leases.replaceNamespacedLease({ namespace: ns, name: lease, body: current });
     const stolenAt = Date.now();
 
-    await eventually(() => expect(a.elector.isLeader).to.equal(false), 2_000);
+    await expectEventually(() => expect(a.elector.isLeader).to.equal(false), 2_000);
     expect(a.transitions).to.deep.equal(["started", "stopped"]);
     expect(Date.now() - stolenAt).to.be.below(1_500);
     // The intruder never renews: its lease expires 3 s after it was taken, and a takes over again.
-    await eventually(() => expect(a.elector.isLeader).to.equal(true), 6_000);
+    await expectEventually(() => expect(a.elector.isLeader).to.equal(true), 6_000);
     expect(Date.now() - stolenAt).to.be.at.least(2_900);
     expect(a.transitions).to.deep.equal(["started", "stopped", "started"]);
     expect(await holderOf(lease)).to.equal("a");
@@ -112,11 +113,11 @@ describe("kube LeaderElector", function () {
     });
 
     const a = candidate("a", lease, limited);
-    await eventually(() => expect(a.elector.isLeader).to.equal(true));
+    await expectEventually(() => expect(a.elector.isLeader).to.equal(true));
     await env.kubectl(["-n", ns, "delete", "rolebinding", "lease-writer"]);
     const revokedAt = Date.now();
 
-    await eventually(() => expect(a.elector.isLeader).to.equal(false), 5_000);
+    await expectEventually(() => expect(a.elector.isLeader).to.equal(false), 5_000);
     // The last renewal was at most a retry period (0.5 s) before the revocation; the deadline is 2 s after it.
     expect(Date.now() - revokedAt).to.be.within(1_400, 3_000);
     expect(a.transitions).to.deep.equal(["started", "stopped"]);

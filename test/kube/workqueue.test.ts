@@ -2,9 +2,8 @@
 // backoff that a success resets, delayed adds, and a shutdown that waits for the work in progress.
 import { expect } from "chai";
 import { WorkQueue, type WorkQueueOptions } from "../../internal/kube/workqueue.js";
-import { capturingLogger, eventually } from "./support.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { capturingLogger } from "../helpers/logs.js";
+import { expectEventually, sleep } from "../helpers/poll.js";
 
 /** A promise the test resolves by hand, to hold a key in processing. */
 function gate(): { opened: Promise<void>; open: () => void } {
@@ -32,7 +31,7 @@ describe("kube WorkQueue", () => {
     q.add("a");
     expect(q.depth).to.equal(2);
     q.start();
-    await eventually(() => expect(processed).to.deep.equal(["a", "b"]));
+    await expectEventually(() => expect(processed).to.deep.equal(["a", "b"]));
     expect(q.depth).to.equal(0);
   });
 
@@ -49,7 +48,7 @@ describe("kube WorkQueue", () => {
     });
     q.start();
     q.add("k");
-    await eventually(() => expect(runs).to.equal(1));
+    await expectEventually(() => expect(runs).to.equal(1));
     q.add("k");
     q.add("k");
     q.add("k");
@@ -57,7 +56,7 @@ describe("kube WorkQueue", () => {
     await sleep(50);
     expect(runs).to.equal(1);
     hold.open();
-    await eventually(() => expect(runs).to.equal(2));
+    await expectEventually(() => expect(runs).to.equal(2));
     await sleep(50);
     expect(runs).to.equal(2);
     expect(mostAtOnce).to.equal(1);
@@ -74,10 +73,10 @@ describe("kube WorkQueue", () => {
     });
     q.start();
     for (const key of ["a", "b", "c", "d"]) q.add(key);
-    await eventually(() => expect(running).to.equal(2));
+    await expectEventually(() => expect(running).to.equal(2));
     expect(q.depth).to.equal(2);
     hold.open();
-    await eventually(() => expect(q.depth).to.equal(0));
+    await expectEventually(() => expect(q.depth).to.equal(0));
     expect(mostAtOnce).to.equal(2);
   });
 
@@ -96,7 +95,7 @@ describe("kube WorkQueue", () => {
     q.start();
     q.add("k");
     // Fails 4 times (retries after 40, 80, 160, 200 ms), then succeeds.
-    await eventually(() => expect(attempts).to.have.length(5), 3_000);
+    await expectEventually(() => expect(attempts).to.have.length(5), 3_000);
     const gaps = attempts.slice(1).map((at, i) => at - (attempts[i] ?? 0));
     [40, 80, 160, 200].forEach((expected, i) => expect(gaps[i]).to.be.within(expected - 5, expected + 100));
     expect(outcomes).to.deep.equal(["k failed", "k failed", "k failed", "k failed", "k ok"]);
@@ -105,7 +104,7 @@ describe("kube WorkQueue", () => {
     failuresLeft = 1;
     const before = attempts.length;
     q.add("k");
-    await eventually(() => expect(attempts).to.have.length(before + 2), 3_000);
+    await expectEventually(() => expect(attempts).to.have.length(before + 2), 3_000);
     const gap = (attempts[before + 1] ?? 0) - (attempts[before] ?? 0);
     expect(gap).to.be.within(35, 150);
   });

@@ -1,25 +1,12 @@
 // REFERENCE.md 5.12: which MCPGatewayExtensions are usable, as the controller reports it on their status, and
 // what that means for the registrations behind their Gateways. No broker is needed for any of this.
 import { expect } from "chai";
-import {
-  apply,
-  errorLines,
-  extensionGrantYaml,
-  extensionYaml,
-  externalNameServiceYaml,
-  gatewayYaml,
-  getObject,
-  markRouteAccepted,
-  notReadyWith,
-  operatorSuite,
-  parseTable,
-  readyCondition,
-  recordTiming,
-  registrationYaml,
-  routeYaml,
-  sleep,
-  waitForReady,
-} from "../helpers/operator.js";
+import { apply, getObject, markRouteAccepted, notReadyWith, parseTable, readyCondition, waitForReady } from "../helpers/cluster-objects.js";
+import { extensionGrantYaml, extensionYaml, externalNameServiceYaml, gatewayYaml, registrationYaml, routeYaml } from "../helpers/manifests.js";
+import { operatorSuite } from "../helpers/operator-suite.js";
+import { sleep } from "../helpers/poll.js";
+import { errorLines } from "../helpers/processes.js";
+import { recordTiming } from "../helpers/timing.js";
 
 const INVALID = "InvalidMCPGatewayExtension";
 

@@ -4,33 +4,17 @@ import { CoordinationV1Api } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
-import {
-  LEASE_NAME,
-  SYSTEM_NAMESPACE,
-  apply,
-  errorLines,
-  getObject,
-  isReady,
-  listToolNames,
-  operatorEnv,
-  readyCondition,
-  recordTiming,
-  registryText,
-  restartApiserver,
-  sleep,
-  startController,
-  stopAllProcesses,
-  sumMetric,
-  virtualServerYaml,
-  waitForReady,
-  waitGone,
-  within,
-  type CustomObject,
-  type OperatorEnv,
-  type Plural,
-  type Stack,
-  Cleanups,
-} from "../helpers/operator.js";
+import { apply, type CustomObject, getObject, isReady, type Plural, readyCondition, registryText, waitForReady, waitGone } from "../helpers/cluster-objects.js";
+import { listToolNames } from "../helpers/http.js";
+import { virtualServerYaml } from "../helpers/manifests.js";
+import { LEASE_NAME, operatorEnv, type OperatorEnv, restartApiserver, SYSTEM_NAMESPACE } from "../helpers/operator-env.js";
+import { startController, sumMetric } from "../helpers/operator-processes.js";
+import { Cleanups, type Stack } from "../helpers/operator-suite.js";
+import { sleep, within } from "../helpers/poll.js";
+import { errorLines, stopAllProcesses } from "../helpers/processes.js";
+import { recordTiming } from "../helpers/timing.js";
+import { REGISTRY_SECRET_NAME } from "../../internal/contract/registry.js";
+import { FINALIZER } from "../../internal/controller/reconcilers/registration.js";
 
 describe("operator: controller lifecycle", function () {
   this.timeout(90_000);
@@ -98,7 +82,7 @@ describe("operator: controller lifecycle", function () {
     await first.settled();
     const before = new Map<string, CustomObject>();
     for (const [plural, name] of objects) before.set(`${plural}/${name}`, (await getObject(op, plural, s.namespace, name))!);
-    const registryVersion = await op.kubectl(["get", "secret", "mcp-gateway-config", "-n", s.namespace, "-o", "jsonpath={.metadata.resourceVersion}"]);
+    const registryVersion = await op.kubectl(["get", "secret", REGISTRY_SECRET_NAME, "-n", s.namespace, "-o", "jsonpath={.metadata.resourceVersion}"]);
     expect(await first.stop(), "controller exit code on SIGTERM").to.equal(0);
 
     const started = performance.now();
@@ -114,7 +98,7 @@ describe("operator: controller lifecycle", function () {
       expect(readyCondition(now)?.status).to.equal("True");
       expect(now.metadata.resourceVersion, `${plural}/${name} resourceVersion`).to.equal(previous.metadata.resourceVersion);
     }
-    expect(await op.kubectl(["get", "secret", "mcp-gateway-config", "-n", s.namespace, "-o", "jsonpath={.metadata.resourceVersion}"])).to.equal(registryVersion);
+    expect(await op.kubectl(["get", "secret", REGISTRY_SECRET_NAME, "-n", s.namespace, "-o", "jsonpath={.metadata.resourceVersion}"])).to.equal(registryVersion);
     const metrics = await second.metricsText();
     const writes = metrics.split("\n").filter((line) => line.startsWith("mcp_controller_writes_total"));
     expect(await second.counter("mcp_controller_writes_total"), `API writes after a restart over an unchanged cluster:\n${writes.join("\n")}`).to.equal(0);
@@ -134,7 +118,7 @@ describe("operator: controller lifecycle", function () {
     await sleep(1_000);
     const pending = await getObject(op, "mcpserverregistrations", s.namespace, "gone");
     expect(pending?.metadata.deletionTimestamp, "deletion pending").to.be.a("string");
-    expect(pending?.metadata.finalizers).to.deep.equal(["mcp.kagenti.com/finalizer"]);
+    expect(pending?.metadata.finalizers).to.deep.equal([FINALIZER]);
     expect(await listToolNames(s.broker.mcpUrl), "still served: nobody took it out of the registry").to.include("gone_echo");
 
     const started = performance.now();
@@ -207,7 +191,7 @@ describe("operator: controller lifecycle", function () {
     // The leader stops (SIGTERM, as on a rollout): the follower takes over and reconciles what comes next.
     const stopped = performance.now();
     const exitCode = await leader.stop();
-    const { ms: takeover } = await within("the follower leading", 40_000, async () => (await follower.readyz()).leading === true, 100);
+    const { ms: takeover } = await within("the follower leading", 40_000, async () => (await follower.readyz()).leading === true, { intervalMs: 100 });
     recordTiming("leader SIGTERM -> follower leading", performance.now() - stopped);
     expect(await holder()).to.equal(follower.identity);
     const second = await upstream("second");

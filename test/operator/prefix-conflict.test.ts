@@ -4,7 +4,11 @@
 // prefix over only once the victim's registration is gone.
 import { expect } from "chai";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
-import { getObject, isReady, listToolNames, notReadyWith, operatorSuite, readyCondition, recordTiming, registryText, sleep, waitForReady, within, type Stack, Cleanups } from "../helpers/operator.js";
+import { getObject, isReady, notReadyWith, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
+import { listToolNames } from "../helpers/http.js";
+import { Cleanups, operatorSuite, type Stack } from "../helpers/operator-suite.js";
+import { sleep, within } from "../helpers/poll.js";
+import { recordTiming } from "../helpers/timing.js";
 
 describe("operator: tool prefixes unique per gateway (issue 13)", function () {
   this.timeout(90_000);

@@ -6,19 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { exportJWK, generateKeyPair } from "jose";
-import {
-  GROUP,
-  VERSION,
-  apply,
-  errorLines,
-  gatewayYaml,
-  operatorSuite,
-  readyCondition,
-  registryText,
-  startBroker,
-  waitForReady,
-  within,
-} from "../helpers/operator.js";
+import { apply, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
+import { gatewayYaml } from "../helpers/manifests.js";
+import { startBroker } from "../helpers/operator-processes.js";
+import { operatorSuite } from "../helpers/operator-suite.js";
+import { sleep, within } from "../helpers/poll.js";
+import { errorLines } from "../helpers/processes.js";
+import { GROUP, VERSION } from "../../internal/api/group.js";
 
 function extensionWith(namespace: string, name: string, gateway: string, oauthProtectedResource: Record<string, unknown>): string {
   return JSON.stringify({
@@ -98,7 +92,7 @@ describe("operator: protected resource metadata from the MCPGatewayExtension", f
     await apply(suite.op, gatewayYaml(ns, "gw-a"), gatewayYaml(ns, "gw-b"), extensionWith(ns, "older", "gw-a", { resource: "https://older.example.com/mcp" }));
     await waitForReady(suite.op, "mcpgatewayextensions", ns, "older");
     // Creation times have a resolution of one second.
-    await new Promise((done) => setTimeout(done, 1_100));
+    await sleep(1_100);
     await apply(suite.op, extensionWith(ns, "newer", "gw-b", { resource: "https://newer.example.com/mcp" }));
     await waitForReady(suite.op, "mcpgatewayextensions", ns, "newer");
     await suite.controller.settled();

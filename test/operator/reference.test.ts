@@ -5,27 +5,15 @@ import { expect } from "chai";
 import { startRawUpstream, type RawUpstream } from "../fixtures/raw-upstream.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { connectClient, textOf, type TestClient } from "../helpers/mcp-client.js";
-import {
-  apply,
-  errorLines,
-  getObject,
-  isReady,
-  listToolNames,
-  notReadyWith,
-  operatorSuite,
-  parseTable,
-  readyCondition,
-  recordTiming,
-  registrationYaml,
-  registryText,
-  markRouteAccepted,
-  virtualServerYaml,
-  waitForReady,
-  waitGone,
-  within,
-  type Stack,
-  Cleanups,
-} from "../helpers/operator.js";
+import { apply, getObject, isReady, markRouteAccepted, notReadyWith, parseTable, readyCondition, registryText, waitForReady, waitGone } from "../helpers/cluster-objects.js";
+import { listToolNames } from "../helpers/http.js";
+import { registrationYaml, virtualServerYaml } from "../helpers/manifests.js";
+import { Cleanups, operatorSuite, type Stack } from "../helpers/operator-suite.js";
+import { within } from "../helpers/poll.js";
+import { errorLines } from "../helpers/processes.js";
+import { recordTiming } from "../helpers/timing.js";
+import { GROUP } from "../../internal/api/group.js";
+import { FINALIZER } from "../../internal/controller/reconcilers/registration.js";
 
 const FIXTURE_TOOLS = 9;
 
@@ -87,7 +75,7 @@ describe("operator: REFERENCE section 5 through Kubernetes resources", function 
     expect(JSON.parse(textOf(await c.client.callTool({ name: "b_whoami", arguments: {} }))).server).to.equal("beta");
 
     // Deletion goes through the finalizer: the broker stops serving beta before the object may go.
-    expect(b.metadata.finalizers).to.deep.equal(["mcp.kagenti.com/finalizer"]);
+    expect(b.metadata.finalizers).to.deep.equal([FINALIZER]);
     const notified = c.count("notifications/tools/list_changed");
     const started = performance.now();
     await suite.op.kubectl(["delete", "mcpsr", "beta", "-n", s.namespace, "--wait=true", "--timeout=20s"]);
@@ -265,7 +253,7 @@ metadata:
   namespace: ${s.namespace}
 spec:
   from:
-    - group: mcp.kagenti.com
+    - group: ${GROUP}
       kind: MCPServerRegistration
       namespace: ${other}
   to:

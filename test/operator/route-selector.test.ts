@@ -3,7 +3,14 @@
 // routes as they gain or lose the label or go away; `kubectl get mcpsr -o wide` shows how many are in use.
 import { expect } from "chai";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
-import { apply, listToolNames, operatorSuite, parseTable, readyCondition, recordTiming, registryText, selectorRegistrationYaml, waitForReady, within, Cleanups, type CustomObject } from "../helpers/operator.js";
+import { apply, type CustomObject, parseTable, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
+import { listToolNames } from "../helpers/http.js";
+import { selectorRegistrationYaml } from "../helpers/manifests.js";
+import { Cleanups, operatorSuite } from "../helpers/operator-suite.js";
+import { within } from "../helpers/poll.js";
+import { recordTiming } from "../helpers/timing.js";
+import { API_VERSION } from "../../internal/api/group.js";
+import { READY } from "../../internal/controller/status-writer.js";
 
 const FIXTURE_TOOLS = 9;
 const LABEL = { "mcp-server": "true" };
@@ -18,7 +25,7 @@ describe("operator: label-selected servers (issue 12)", function () {
   });
 
   const upstream = (name: string) => cleanups.upstream(name);
-  const servers = (object: CustomObject) => (object.status?.servers ?? []).map((server) => [server.name, server.toolPrefix, server.discoveredTools, server.conditions.find((condition) => condition.type === "Ready")?.status]);
+  const servers = (object: CustomObject) => (object.status?.servers ?? []).map((server) => [server.name, server.toolPrefix, server.discoveredTools, server.conditions.find((condition) => condition.type === READY)?.status]);
 
   it("a labelled route's server appears in the registry and in status; removing the label or the route removes it", async () => {
     const s = await cleanups.stack(suite.op, "selector");
@@ -80,14 +87,14 @@ describe("operator: label-selected servers (issue 12)", function () {
   it("the API server refuses a registration with both a targetRef and a routeSelector, or neither", async () => {
     const ns = await suite.namespace("selector-invalid");
     const both = JSON.stringify({
-      apiVersion: "mcp.kagenti.com/v1alpha1",
+      apiVersion: API_VERSION,
       kind: "MCPServerRegistration",
       metadata: { name: "both", namespace: ns },
       spec: { targetRef: { name: "r" }, routeSelector: { matchLabels: LABEL } },
     });
-    const neither = JSON.stringify({ apiVersion: "mcp.kagenti.com/v1alpha1", kind: "MCPServerRegistration", metadata: { name: "neither", namespace: ns }, spec: { path: "/mcp" } });
+    const neither = JSON.stringify({ apiVersion: API_VERSION, kind: "MCPServerRegistration", metadata: { name: "neither", namespace: ns }, spec: { path: "/mcp" } });
     const badExpression = JSON.stringify({
-      apiVersion: "mcp.kagenti.com/v1alpha1",
+      apiVersion: API_VERSION,
       kind: "MCPServerRegistration",
       metadata: { name: "bad", namespace: ns },
       spec: { routeSelector: { matchExpressions: [{ key: "mcp-server", operator: "In" }] } },

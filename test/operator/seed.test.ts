@@ -11,26 +11,14 @@ import { expect } from "chai";
 import { seedCurlScript, seedDocuments } from "../helpers/seed.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { SESSION_ID_PATTERN } from "../helpers/http.js";
-import {
-  apply,
-  createNamespace,
-  externalNameServiceYaml,
-  gatewayYaml,
-  getObject,
-  kubectlWaitReady,
-  markRouteAccepted,
-  operatorSuite,
-  parseTable,
-  readyCondition,
-  recordTiming,
-  registryText,
-  startBroker,
-  cleanupNamespaces,
-  waitForReady,
-  within,
-  type BrokerProcess,
-  type OperatorEnv,
-} from "../helpers/operator.js";
+import { apply, cleanupNamespaces, createNamespace, getObject, kubectlWaitReady, markRouteAccepted, parseTable, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
+import { externalNameServiceYaml, gatewayYaml } from "../helpers/manifests.js";
+import { type OperatorEnv } from "../helpers/operator-env.js";
+import { type BrokerProcess, startBroker } from "../helpers/operator-processes.js";
+import { operatorSuite } from "../helpers/operator-suite.js";
+import { within } from "../helpers/poll.js";
+import { recordTiming } from "../helpers/timing.js";
+import { FINALIZER } from "../../internal/controller/reconcilers/registration.js";
 
 const FIXTURE_TOOLS = 9; // echo, add, whoami, slow, log, sample, elicit, roots, fail
 
@@ -134,7 +122,7 @@ describe("operator: the MCP Server Registration guide, as users type it", functi
     const registration = await getObject(suite.op, "mcpserverregistrations", "mcp-test", "my-mcp-server");
     expect(readyCondition(registration)).to.include({ status: "True", reason: "Ready", message: `server added successfully. Total tools added ${FIXTURE_TOOLS}` });
     expect(registration?.status?.discoveredTools).to.equal(FIXTURE_TOOLS);
-    expect(registration?.metadata.finalizers).to.include("mcp.kagenti.com/finalizer");
+    expect(registration?.metadata.finalizers).to.include(FINALIZER);
     // The registry the controller handed to the broker, in the extension's namespace.
     const registry = await registryText(suite.op, "mcp-test");
     expect(registry).to.include("name: mcp-test/my-mcp-server");

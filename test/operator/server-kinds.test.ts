@@ -6,7 +6,11 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { stringify } from "yaml";
 import { connectClient } from "../helpers/mcp-client.js";
-import { apply, GROUP, isReady, listToolNames, notReadyWith, operatorSuite, parseTable, readyCondition, registryText, VERSION, waitForReady, within, Cleanups, type Condition, type CustomObject, type Stack } from "../helpers/operator.js";
+import { apply, isReady, notReadyWith, parseTable, readyCondition, registryText, waitForReady, type Condition, type CustomObject } from "../helpers/cluster-objects.js";
+import { listToolNames } from "../helpers/http.js";
+import { Cleanups, operatorSuite, type Stack } from "../helpers/operator-suite.js";
+import { within } from "../helpers/poll.js";
+import { GROUP, VERSION } from "../../internal/api/group.js";
 import { petstoreDocument, startEverything, startPrism, type Peer } from "../kinds/peers.js";
 
 const PETSTORE_TOOLS = 19;

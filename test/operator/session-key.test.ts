@@ -14,22 +14,14 @@ import {
   SESSION_KEY_SECRET_NAME,
 } from "../../internal/contract/session-key.js";
 import { openRawSession, postMcp } from "../helpers/http.js";
-import {
-  BROKER_SA,
-  SYSTEM_NAMESPACE,
-  apply,
-  errorLines,
-  extensionYaml,
-  gatewayYaml,
-  getObject,
-  grantBroker,
-  operatorSuite,
-  readyCondition,
-  startBroker,
-  waitForReady,
-  within,
-  type Condition,
-} from "../helpers/operator.js";
+import { apply, type Condition, getObject, readyCondition, waitForReady } from "../helpers/cluster-objects.js";
+import { extensionYaml, gatewayYaml } from "../helpers/manifests.js";
+import { BROKER_SA, SYSTEM_NAMESPACE } from "../helpers/operator-env.js";
+import { grantBroker, startBroker } from "../helpers/operator-processes.js";
+import { operatorSuite } from "../helpers/operator-suite.js";
+import { within } from "../helpers/poll.js";
+import { errorLines } from "../helpers/processes.js";
+import { SESSION_KEY_CONDITION } from "../../internal/controller/session-key.js";
 
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "mcp-gateway-controller" };
 
@@ -71,7 +63,7 @@ describe("operator: session key Secret", function () {
     within(`controller log "${msg}" for ${ns}`, 5_000, () => suite.controller.logs().some((line) => line.msg === msg && line.namespace === ns));
 
   const sessionKeyCondition = async (ns: string): Promise<Condition | undefined> =>
-    (await getObject(suite.op, "mcpgatewayextensions", ns, "ext"))?.status?.conditions?.find((condition) => condition.type === "SessionKeyValid");
+    (await getObject(suite.op, "mcpgatewayextensions", ns, "ext"))?.status?.conditions?.find((condition) => condition.type === SESSION_KEY_CONDITION);
 
   it("is generated, 32 random bytes, once the namespace holds a valid extension, and the broker may read it", async () => {
     const ns = await suite.namespace("key-new");
@@ -134,7 +126,7 @@ describe("operator: session key Secret", function () {
       within("a session signed with the new key", 10_000, async () => {
         const { sessionId } = await openRawSession(broker.mcpUrl);
         return signedWith(secret, sessionId) ? sessionId : undefined;
-      }, 200);
+      }, { intervalMs: 200 });
     const beforeRotation = (await openRawSession(broker.mcpUrl)).sessionId;
     expect(signedWith(first, beforeRotation)).to.equal(true);
 
@@ -156,7 +148,7 @@ describe("operator: session key Secret", function () {
     await rotate("r2");
     const { value: third } = await rotated("r2");
     expect(keyOf(third, SESSION_KEY_PREVIOUS_KEY).equals(keyOf(second))).to.equal(true);
-    await within("the first key's session ended", 10_000, async () => (await ping(beforeRotation)) === 404, 200);
+    await within("the first key's session ended", 10_000, async () => (await ping(beforeRotation)) === 404, { intervalMs: 200 });
     expect(await ping(afterRotation)).to.equal(200);
     await sessionSignedWith(third);
     expect(errorLines(broker)).to.deep.equal([]);

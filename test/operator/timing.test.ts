@@ -5,20 +5,12 @@
 import { expect } from "chai";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { connectClient, textOf, type TestClient } from "../helpers/mcp-client.js";
-import {
-  errorLines,
-  getObject,
-  operatorSuite,
-  readyCondition,
-  recordTiming,
-  sleep,
-  startStack,
-  waitForReady,
-  within,
-  type Condition,
-  type OperatorEnv,
-  type Stack,
-} from "../helpers/operator.js";
+import { type Condition, getObject, readyCondition, waitForReady } from "../helpers/cluster-objects.js";
+import { type OperatorEnv } from "../helpers/operator-env.js";
+import { operatorSuite, type Stack, startStack } from "../helpers/operator-suite.js";
+import { sleep, within } from "../helpers/poll.js";
+import { errorLines } from "../helpers/processes.js";
+import { recordTiming } from "../helpers/timing.js";
 
 /**
  * The Ready condition of one registration as it changes, with when each version was first seen (epoch ms),

@@ -1,33 +1,8 @@
 // The catalog in process: clashes settled by registry order and held through an outage, the most
 // specific resource template winning, overlaps reported.
 import { expect } from "chai";
-import { Catalog, type DiscoveryState } from "../../internal/catalog/catalog.js";
-import type { ServerSnapshot } from "../../internal/catalog/snapshot.js";
-import { RegistryServerSchema } from "../../internal/contract/registry.js";
-
-function server(name: string, toolPrefix = "") {
-  return RegistryServerSchema.parse({ name, url: `http://127.0.0.1:1/${name}`, toolPrefix });
-}
-
-function snapshot(tools: string[], templates: string[] = [], resources: string[] = []): ServerSnapshot {
-  return {
-    protocolVersion: "2025-06-18",
-    capabilities: { tools: {}, resources: {} },
-    tools: tools.map((name) => ({ name, inputSchema: { type: "object" } })),
-    prompts: [],
-    resources: resources.map((uri) => ({ uri, name: uri })),
-    resourceTemplates: templates.map((uriTemplate) => ({ uriTemplate, name: uriTemplate })),
-  };
-}
-
-class Discovery implements DiscoveryState {
-  phase: DiscoveryState["phase"] = "ready";
-  constructor(public snapshot?: ServerSnapshot) {}
-  fail(): void {
-    this.phase = "failed";
-    this.snapshot = undefined;
-  }
-}
+import { Catalog } from "../../internal/catalog/catalog.js";
+import { registryServer as server, snapshot, StaticDiscovery as Discovery } from "../helpers/catalog-fixtures.js";
 
 describe("unit: Catalog", () => {
   it("the server earlier in the registry keeps a clashing name, and keeps it while it is down", () => {
