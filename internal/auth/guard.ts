@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log/logger.js";
 import { errorResponse, ErrorCode } from "../mcp/jsonrpc.js";
+import { writeJson } from "../transport/json-response.js";
 import { verifyAuthorizedTools, type AuthorizedToolsConfig } from "./authorized-tools.js";
 import { verifyBearer, type BearerConfig } from "./bearer.js";
 import type { ProtectedResourceMetadata } from "./protected-resource.js";
@@ -25,10 +26,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 function unauthorized(req: IncomingMessage, res: ServerResponse, message: string, wwwAuthenticate?: string): void {
   req.resume();
   const body = JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, message));
-  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-  if (wwwAuthenticate) headers["www-authenticate"] = wwwAuthenticate;
-  res.writeHead(401, headers);
-  res.end(body);
+  writeJson(res, 401, body, wwwAuthenticate ? { "www-authenticate": wwwAuthenticate } : {});
 }
 
 export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): Handler {

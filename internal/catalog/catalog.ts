@@ -9,6 +9,7 @@
 // specific template.
 import type { Prompt, Resource, ResourceTemplate, ServerSnapshot, Tool } from "./snapshot.js";
 import type { RegistryServer } from "../contract/registry.js";
+import { MAX_CLIENT_NAME_LENGTH, namesTooLong } from "../contract/tool-names.js";
 import { compileUriTemplate, literalPrefix, templateSpecificity } from "./uri-template.js";
 
 /** What the catalog reads of a server's discovery: where it stands and what it last listed. */
@@ -49,9 +50,6 @@ export interface ServerStatus {
   warnings: string[];
   lastValidated?: string;
 }
-
-/** Exposed names longer than this break common clients (`^[a-zA-Z0-9_-]{1,64}$`). */
-const MAX_CLIENT_NAME_LENGTH = 64;
 
 interface Entry {
   server: RegistryServer;
@@ -150,9 +148,7 @@ export class Catalog {
       for (const name of entry.claimed) held.set(name, server.name);
       status.ready = true;
       status.message = `server added successfully. Total tools added ${snapshot.tools.length}`;
-      status.warnings = [...exposedTools, ...exposedPrompts]
-        .filter((name) => name.length > MAX_CLIENT_NAME_LENGTH)
-        .map((name) => `name longer than ${MAX_CLIENT_NAME_LENGTH} characters: ${name}`);
+      status.warnings = namesTooLong([...exposedTools, ...exposedPrompts]).map((name) => `name longer than ${MAX_CLIENT_NAME_LENGTH} characters: ${name}`);
       served.push(entry);
       snapshot.tools.forEach((tool: Tool, i) => {
         const name = exposedTools[i] as string;

@@ -1,11 +1,9 @@
 // A resolved registration is Ready only when the broker serving it has really connected to the
 // server and listed its tools; the broker's published status says so.
 import type { PublishedServer } from "../contract/broker-status.js";
+import { namesTooLong } from "../contract/tool-names.js";
 import type { ClusterView, Verdict } from "./cluster-view.js";
 import { RegistrationReason, type Resolution } from "./registration-resolution.js";
-
-/** Exposed names longer than this break common clients (`^[a-zA-Z0-9_-]{1,64}$`). */
-const MAX_CLIENT_NAME_LENGTH = 64;
 
 export interface Readiness extends Verdict {
   discoveredTools?: number;
@@ -30,7 +28,7 @@ export function registrationReadiness(resolution: Resolution, view: ClusterView)
     message: row.message,
     discoveredTools: row.ready ? row.totalTools : 0,
     ...(row.transport === undefined ? {} : { transport: row.transport }),
-    longNames: row.tools.filter((name) => name.length > MAX_CLIENT_NAME_LENGTH),
+    longNames: namesTooLong(row.tools),
   };
 }
 

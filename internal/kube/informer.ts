@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger.js";
 import { Backoff } from "../retry/backoff.js";
+import { apiStatusCode, describeApiError } from "./api-error.js";
 import { ApiError, listObjects } from "./list-objects.js";
 import { ObjectStore, type ChangeEvent } from "./object-store.js";
 import { OutageLog } from "./outage-log.js";
@@ -102,8 +103,8 @@ export class Informer<T extends ObjectWithMetadata = KubeObject> {
         await this.watchOnce();
       } catch (err) {
         if (this.stopping.signal.aborted) return;
-        if (err instanceof ApiError && err.statusCode === 410) {
-          this.log.debug({ resource: this.path, err: err.message }, "kube watch expired; listing again");
+        if (apiStatusCode(err) === 410) {
+          this.log.debug({ resource: this.path, err: describeApiError(err) }, "kube watch expired; listing again");
           this.resourceVersion = undefined;
           continue;
         }

@@ -8,8 +8,9 @@
 // Unlike client-go, a replica that stepped down becomes a candidate again: onStartedLeading and
 // onStoppedLeading alternate, possibly several times.
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import type { Logger } from "../log/logger.js";
+import { apiStatusCode } from "./api-error.js";
 import { OutageLog } from "./outage-log.js";
 import { withSignal } from "./request-signal.js";
 
@@ -129,7 +130,7 @@ export class LeaderElector {
       this.outage.succeeded();
       return attempt;
     } catch (err) {
-      if (err instanceof ApiException && err.code === 409) {
+      if (apiStatusCode(err) === 409) {
         this.log.debug(this.logContext, "leader election: lost a race for the lease");
       } else if (!this.stopping.signal.aborted) {
         this.outage.failed(err);
@@ -183,7 +184,7 @@ export class LeaderElector {
     try {
       return await this.api.readNamespacedLease({ namespace: this.options.namespace, name: this.options.name }, withSignal(signal));
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
+      if (apiStatusCode(err) === 404) return undefined;
       throw err;
     }
   }

@@ -4,11 +4,10 @@
 // HTTP request that operation describes.
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { OpenAPI } from "openapi-types";
+import { MAX_CLIENT_NAME_LENGTH } from "../contract/tool-names.js";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 const LOCATIONS = new Set(["path", "query", "header"]);
-/** What common clients accept as a tool name. */
-const MAX_NAME_LENGTH = 64;
 
 export interface OperationParameter {
   name: string;
@@ -90,12 +89,12 @@ function describe(name: string, method: string, path: string, operation: Json, p
 /** Letters, digits, _ and - only, at most 64 characters. */
 function toolName(raw: string): string {
   const name = raw.replace(/[^A-Za-z0-9_-]+/g, "_").replace(/_+/g, "_").replace(/^_|_$/g, "");
-  return (name || "operation").slice(0, MAX_NAME_LENGTH);
+  return (name || "operation").slice(0, MAX_CLIENT_NAME_LENGTH);
 }
 
 function uniqueName(name: string, taken: Set<string>): string {
   let candidate = name;
-  for (let n = 2; taken.has(candidate); n++) candidate = `${name.slice(0, MAX_NAME_LENGTH - String(n).length - 1)}_${n}`;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${name.slice(0, MAX_CLIENT_NAME_LENGTH - String(n).length - 1)}_${n}`;
   taken.add(candidate);
   return candidate;
 }

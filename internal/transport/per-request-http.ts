@@ -9,6 +9,7 @@ import { z } from "zod";
 import { errorResponse, ErrorCode, type Classified, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../mcp/jsonrpc.js";
 import { isPerRequestProtocolVersion, isSupportedProtocolVersion, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestErrorCode } from "../mcp/protocol.js";
 import { EventStream } from "./event-stream.js";
+import { writeJson } from "./json-response.js";
 import type { RequestChannel } from "./post-responder.js";
 import { REFUSALS, type RefusalObserver, type RefusalReason } from "./refusals.js";
 
@@ -145,8 +146,7 @@ export function writeRefusal(res: ServerResponse, refusal: PerRequestRefusal, id
   if (res.headersSent) return false;
   const spec = REFUSALS[refusal.reason];
   const body = JSON.stringify(errorResponse(id, spec.code, refusal.message, refusal.data));
-  res.writeHead(spec.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  res.end(body);
+  writeJson(res, spec.status, body);
   refusals?.refused(refusal.reason);
   return true;
 }
@@ -213,8 +213,7 @@ export class PerRequestResponder implements PerRequestChannel {
       return;
     }
     if (this.res.destroyed) return;
-    this.res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
-    this.res.end(json);
+    writeJson(this.res, status, json);
   }
 }
 

@@ -4,6 +4,7 @@
 import type { ServerResponse } from "node:http";
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from "../mcp/jsonrpc.js";
 import { EventStream } from "./event-stream.js";
+import { writeJson } from "./json-response.js";
 
 /** How a protocol handler answers one request of a POST. */
 export interface RequestChannel {
@@ -87,7 +88,6 @@ export class PostResponder {
       return;
     }
     const body = this.batch ? `[${this.buffered.join(",")}]` : (this.buffered[0] ?? "");
-    this.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-    this.res.end(body);
+    writeJson(this.res, 200, body);
   }
 }

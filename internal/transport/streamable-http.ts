@@ -15,6 +15,7 @@ import { allowsBatches, isSupportedProtocolVersion, Method } from "../mcp/protoc
 import { clientKey, type LimitRefusal, type RequestLimits } from "../limits/request-limits.js";
 import { SessionQuotaError } from "../limits/session-quota.js";
 import { EventStream } from "./event-stream.js";
+import { writeJson } from "./json-response.js";
 import { acceptsEventStream, acceptsJson, HostGuard, isJsonContentType } from "./http-checks.js";
 import { isPerRequestMessage, servePerRequest, type PerRequestHandler } from "./per-request-http.js";
 import { PostResponder, type RequestChannel } from "./post-responder.js";
@@ -92,10 +93,7 @@ function refuse(res: ServerResponse, refusal: HttpRefusal): boolean {
   if (res.headersSent) return false;
   const spec: RefusalSpec = REFUSALS[refusal.reason];
   const body = JSON.stringify(errorResponse(refusal.id, spec.code, refusal.message));
-  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...refusal.headers };
-  if (spec.closeConnection) headers.connection = "close";
-  res.writeHead(spec.status, headers);
-  res.end(body);
+  writeJson(res, spec.status, body, spec.closeConnection ? { ...refusal.headers, connection: "close" } : refusal.headers);
   return true;
 }
 
@@ -208,8 +206,7 @@ export function streamableHttpHandler<S extends TransportSession>(handler: McpPr
       const headers: Record<string, string> = session ? { [SESSION_HEADER]: session.id } : {};
       if (json) {
         const body = JSON.stringify(response);
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers });
-        res.end(body);
+        writeJson(res, 200, body, headers);
       } else {
         const stream = new EventStream(res, 0, headers);
         stream.send(response);

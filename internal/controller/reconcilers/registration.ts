@@ -5,6 +5,7 @@
 import type { Condition } from "../../api/condition.js";
 import { GROUP } from "../../api/group.js";
 import type { ServerStatus } from "../../api/mcp-server-registration.js";
+import { MAX_CLIENT_NAME_LENGTH } from "../../contract/tool-names.js";
 import type { Verdict } from "../cluster-view.js";
 import { removeCondition, setCondition } from "../conditions.js";
 import { validExtensions } from "../extension-validation.js";
@@ -55,7 +56,7 @@ export class RegistrationReconciler implements Reconciler<ObjectRequest> {
     // A warning rides along as its own condition, so Ready keeps meaning "in use".
     const nameWarning = (conditions: Condition[] | undefined) =>
       readiness.longNames.length > 0
-        ? setCondition(conditions, { type: TOOL_NAMES_CONDITION, status: "False", reason: "ToolNameTooLong", message: `tool names longer than 64 characters break common clients: ${readiness.longNames.join(", ")}` }, generation)
+        ? setCondition(conditions, { type: TOOL_NAMES_CONDITION, status: "False", reason: "ToolNameTooLong", message: `tool names longer than ${MAX_CLIENT_NAME_LENGTH} characters break common clients: ${readiness.longNames.join(", ")}` }, generation)
         : removeCondition(conditions, TOOL_NAMES_CONDITION);
     await status.write("MCPServerRegistration", registration, { verdict: readiness, fields: { discoveredTools: readiness.discoveredTools ?? 0, transport: readiness.transport, servers, readyServers }, conditions: nameWarning });
     return DONE;
