@@ -43,14 +43,14 @@ describe("bench tools", function () {
     expect(readFileSync(join(dir, "report.md"), "utf8")).to.include("| 2 | jwt |");
   });
 
-  it("run.js --only kinds measures a stdio and a legacy SSE server, direct and through the gateway, each call answered", async () => {
+  it("run.js --only kinds measures a Streamable HTTP, a stdio and a legacy SSE server, direct and through the gateway, each call answered", async () => {
     await run(process.execPath, [join(here, "run.js"), ...["--only", "kinds", "--kinds-clients", "1,2", "--kinds-leg-seconds", "0.5", "--warmup-seconds", "0", "--out-dir", dir]]);
     const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as {
       problems: string[];
       kinds: { kind: string; clients: number; direct?: { calls: number; errors: number }; gateway?: { calls: number; errors: number } }[];
     };
     expect(results.problems).to.deep.equal([]);
-    expect(results.kinds.map((row) => `${row.kind}@${row.clients}`)).to.deep.equal(["stdio@1", "sse@1", "stdio@2", "sse@2"]);
+    expect(results.kinds.map((row) => `${row.kind}@${row.clients}`)).to.deep.equal(["streamable-http@1", "stdio@1", "sse@1", "streamable-http@2", "stdio@2", "sse@2"]);
     for (const row of results.kinds) {
       for (const [what, leg] of [["direct", row.direct], ["gateway", row.gateway]] as const) {
         expect(leg?.calls, `${row.kind} ${what} at ${row.clients}`).to.be.greaterThan(0);

@@ -1,9 +1,10 @@
 // The server-kinds phase of `make bench`: what the gateway costs in front of a stdio server and a
-// legacy SSE server (issue 12), against calling the same server directly. Every leg runs on the
+// legacy SSE server (issue 12), against calling the same server directly, with a Streamable HTTP
+// server on the same clients as the reference. Every leg runs on the
 // MCP SDK's clients (sdk-loadgen.ts), so direct and gateway legs pay the same kind of client:
 // direct to stdio is the SDK's stdio client running the same command the gateway runs, direct to
 // SSE the SDK's SSEClientTransport, through the gateway its Streamable HTTP client. The peer is
-// the real @modelcontextprotocol/server-everything (`stdio` and `sse` modes), its `echo` tool.
+// the real @modelcontextprotocol/server-everything (`streamableHttp`, `stdio` and `sse` modes), its `echo` tool.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,7 @@ import { Child, startGateways, waitFor, waitUntilServing, type GatewayLaunch } f
 
 const sdkLoadgenJs = join(import.meta.dirname, "sdk-loadgen.js");
 const READY_TIMEOUT_MS = 60_000;
-export const KINDS = ["stdio", "sse"] as const;
+export const KINDS = ["streamable-http", "stdio", "sse"] as const;
 export type Kind = (typeof KINDS)[number];
 
 export interface KindsSettings {
@@ -48,30 +49,39 @@ async function sdkLoadgen(target: string[], tool: string, clients: number, setti
   }
 }
 
-/** Starts server-everything in sse mode and one gateway serving it and a stdio server-everything, then runs direct and gateway legs per kind and client count. */
+/** server-everything in an HTTP mode, once it answers on `path`. */
+async function startEverything(mode: "sse" | "streamableHttp", path: string): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const child = new Child(`server-everything ${mode}`, everythingMain, [mode], { PORT: String(port) });
+  const url = `http://127.0.0.1:${port}${path}`;
+  await waitFor(`server-everything ${mode} to listen`, READY_TIMEOUT_MS, [child], async () => {
+    const controller = new AbortController();
+    const res = await fetch(url, { signal: controller.signal });
+    controller.abort(); // an SSE stream would stay open; any answer says it listens
+    return res.status > 0 || undefined;
+  });
+  return { child, url };
+}
+
+/** Starts server-everything in its HTTP modes and one gateway serving them and a stdio server-everything, then runs direct and gateway legs per kind and client count. */
 export async function measureKinds(settings: KindsSettings, launch: GatewayLaunch, attempt: Attempt): Promise<KindsRow[]> {
   const started: Child[] = [];
   // A directory of its own, so bench runs of several people on one machine cannot swap registries.
   const dir = mkdtempSync(join(tmpdir(), "mcp-bench-kinds-"));
   try {
-    const ssePort = await freePort();
-    const sse = new Child("server-everything sse", everythingMain, ["sse"], { PORT: String(ssePort) });
-    started.push(sse);
-    const sseUrl = `http://127.0.0.1:${ssePort}/sse`;
-    await waitFor("server-everything sse to listen", READY_TIMEOUT_MS, [sse], async () => {
-      const controller = new AbortController();
-      const res = await fetch(sseUrl, { signal: controller.signal });
-      controller.abort(); // the SSE stream would stay open; its headers say enough
-      return res.ok || undefined;
-    });
+    const http = await startEverything("streamableHttp", "/mcp");
+    started.push(http.child);
+    const sse = await startEverything("sse", "/sse");
+    started.push(sse.child);
     const stdioArgs = [everythingMain, "stdio"];
     const registryPath = join(dir, "registry.yaml");
     writeFileSync(
       registryPath,
       stringify({
         servers: [
+          { name: "bench/streamable-http", transport: "streamable-http", url: http.url, hostname: "", toolPrefix: "streamable-http_" },
           { name: "bench/stdio", transport: "stdio", command: process.execPath, args: stdioArgs, hostname: "", toolPrefix: "stdio_" },
-          { name: "bench/sse", transport: "sse", url: sseUrl, hostname: "", toolPrefix: "sse_" },
+          { name: "bench/sse", transport: "sse", url: sse.url, hostname: "", toolPrefix: "sse_" },
         ],
         virtualServers: [],
       }),
@@ -79,11 +89,12 @@ export async function measureKinds(settings: KindsSettings, launch: GatewayLaunc
     const [gateway] = await startGateways(registryPath, [{ name: "plain", args: [] }], launch);
     if (!gateway) throw new Error("measureKinds: no gateway started");
     started.push(gateway.child);
-    await waitUntilServing(gateway, [sse], [...KINDS], KINDS.length);
+    await waitUntilServing(gateway, [http.child, sse.child], [...KINDS], KINDS.length);
 
     const direct: Record<Kind, string[]> = {
+      "streamable-http": ["--transport", "streamable-http", "--url", http.url],
       stdio: ["--transport", "stdio", "--command", process.execPath, ...stdioArgs.flatMap((arg) => ["--arg", arg])],
-      sse: ["--transport", "sse", "--url", sseUrl],
+      sse: ["--transport", "sse", "--url", sse.url],
     };
     const rows: KindsRow[] = [];
     for (const clients of settings.clients) {

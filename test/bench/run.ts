@@ -5,7 +5,7 @@
 //     [--clients 1,8,32,128] [--leg-seconds S] [--warmup-seconds S] [--configs plain,shared-key,redis,jwt,production]
 //     [--kinds-clients 1,8] [--kinds-leg-seconds S] [--gateway-main PATH] [--cpu-prof-dir DIR] [--out-dir DIR]
 // --quick shortens every phase (the soak to 1,000 sessions for 20 s); --soak-seconds 0 skips the soak.
-// The kinds phase (kinds.ts) measures a stdio and a legacy SSE server directly and through the gateway, on SDK clients.
+// The kinds phase (kinds.ts) measures a stdio, a legacy SSE and a Streamable HTTP server directly and through the gateway, on SDK clients.
 // --configs runs the load phase's gateway legs once per configuration (configs.ts), beside each other;
 // --gateway-main runs another build of the broker-router (make bench-compare: a base commit's);
 // --cpu-prof-dir makes every gateway write a CPU profile there when it exits.
@@ -74,7 +74,7 @@ const CONCURRENCIES = clientCounts("clients", flags.clients);
 const LEG_MS = secondsFlag("leg-seconds", flags["leg-seconds"], quick ? 2_000 : 10_000);
 const WARMUP_MS = secondsFlag("warmup-seconds", flags["warmup-seconds"], quick ? 300 : 1_000);
 if (LEG_MS === 0) throw new Error("--leg-seconds must be more than 0");
-// Eight legs (two kinds, direct and gateway, at two client counts): shorter than the load phase's by default.
+// Twelve legs (three kinds, direct and gateway, at two client counts): shorter than the load phase's by default.
 const KINDS_SETTINGS = { clients: clientCounts("kinds-clients", flags["kinds-clients"]), legMs: secondsFlag("kinds-leg-seconds", flags["kinds-leg-seconds"], quick ? 2_000 : 5_000), warmupMs: WARMUP_MS };
 if (KINDS_SETTINGS.legMs === 0) throw new Error("--kinds-leg-seconds must be more than 0");
 const CONFIG_NAMES = parseConfigs(flags.configs);
@@ -256,7 +256,7 @@ function kindsMarkdown(kinds: KindsRow[] | undefined): string[] {
     "",
     `## Server kinds: ${KINDS.join(", ")} (server-everything), direct vs gateway`,
     "",
-    `SDK clients on every leg: direct through the SDK's stdio client (one process per client) or SSEClientTransport, through the gateway its Streamable HTTP client; ` +
+    `SDK clients on every leg: direct through the SDK's stdio client (one process per client), SSEClientTransport or StreamableHTTPClientTransport, through the gateway the last; ` +
       `${clients.join(" and ")} clients, ${legMs / 1000} s per leg after ${warmupMs / 1000} s warm-up.`,
     "",
   ];
