@@ -43,6 +43,34 @@ describe("bench tools", function () {
     expect(readFileSync(join(dir, "report.md"), "utf8")).to.include("| 2 | jwt |");
   });
 
+  it("run.js --only kinds measures a Streamable HTTP, a stdio and a legacy SSE server, direct and through the gateway, each call answered", async () => {
+    await run(process.execPath, [join(here, "run.js"), ...["--only", "kinds", "--kinds-clients", "1,2", "--kinds-leg-seconds", "0.5", "--warmup-seconds", "0", "--out-dir", dir]]);
+    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as {
+      problems: string[];
+      kinds: { kind: string; clients: number; direct?: { calls: number; errors: number }; gateway?: { calls: number; errors: number } }[];
+    };
+    expect(results.problems).to.deep.equal([]);
+    expect(results.kinds.map((row) => `${row.kind}@${row.clients}`)).to.deep.equal(["streamable-http@1", "stdio@1", "sse@1", "streamable-http@2", "stdio@2", "sse@2"]);
+    for (const row of results.kinds) {
+      for (const [what, leg] of [["direct", row.direct], ["gateway", row.gateway]] as const) {
+        expect(leg?.calls, `${row.kind} ${what} at ${row.clients}`).to.be.greaterThan(0);
+        expect(leg?.errors, `${row.kind} ${what} at ${row.clients}`).to.equal(0);
+      }
+    }
+    expect(readFileSync(join(dir, "report.md"), "utf8")).to.match(/\| sse \| 2 \| \d+ \| \d+ \|/);
+  });
+
+  it("run.js and sdk-loadgen refuse bad server-kinds flags", async () => {
+    const stderrOf = (args: string[]): Promise<string | undefined> =>
+      run(process.execPath, args).then(
+        () => undefined,
+        (err: { stderr: string }) => err.stderr,
+      );
+    expect(await stderrOf([join(here, "run.js"), "--only", "kinds", "--kinds-clients", "0", "--out-dir", dir])).to.include("--kinds-clients: expected whole numbers, got 0");
+    expect(await stderrOf([join(here, "sdk-loadgen.js"), "--transport", "websocket", "--url", "http://127.0.0.1:9/"])).to.include("--transport: expected streamable-http, sse or stdio, got websocket");
+    expect(await stderrOf([join(here, "sdk-loadgen.js"), "--transport", "stdio"])).to.include("--transport stdio needs --command");
+  });
+
   it("run.js refuses an unknown configuration", async () => {
     const failed = await run(process.execPath, [join(here, "run.js"), "--only", "load", "--configs", "plain,turbo", "--out-dir", dir]).then(
       () => undefined,

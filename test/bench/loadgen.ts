@@ -8,8 +8,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
+import { closedLoop } from "./closed-loop.js";
 import { createPool, McpSession } from "./mcp-client.js";
-import { round, summarize, type LatencySummary } from "./stats.js";
+import { summarize, type LatencySummary } from "./stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -43,48 +44,12 @@ function lanes(n: number, worker: (lane: number) => Promise<void>): Promise<void
 
 async function callMode(): Promise<object> {
   const concurrency = Number(values.concurrency);
-  const warmupMs = Number(values["warmup-ms"]);
-  const durationMs = Number(values["duration-ms"]);
   const pool = createPool(url, concurrency);
   const sessions = await Promise.all(Array.from({ length: concurrency }, () => McpSession.open(pool, url, headers)));
-
-  const latencies: number[] = [];
-  let warmupCalls = 0;
-  let errors = 0;
-  let errorSample: string | undefined;
-  const measureFrom = performance.now() + warmupMs;
-  const end = measureFrom + durationMs;
-  let lastFinish = measureFrom;
-  await lanes(concurrency, async (lane) => {
-    const session = sessions[lane]!;
-    const args = { text: `bench payload from client ${lane}` };
-    for (let started = performance.now(); started < end; started = performance.now()) {
-      try {
-        await session.callTool(values.tool, args);
-        const finished = performance.now();
-        if (started >= measureFrom) {
-          latencies.push(finished - started);
-          lastFinish = Math.max(lastFinish, finished);
-        } else warmupCalls++;
-      } catch (err) {
-        errors++;
-        errorSample ??= String(err);
-      }
-    }
-  });
+  const args = sessions.map((_, lane) => ({ text: `bench payload from client ${lane}` }));
+  const result = await closedLoop(concurrency, Number(values["warmup-ms"]), Number(values["duration-ms"]), (lane) => sessions[lane]!.callTool(values.tool, args[lane]!));
   await pool.close();
-
-  // Calls still in flight at `end` are allowed to finish, so the window is measured, not assumed.
-  const measuredMs = Math.max(lastFinish - measureFrom, 1);
-  return {
-    calls: latencies.length,
-    errors,
-    durationMs: round(measuredMs, 1),
-    throughput: round((latencies.length * 1000) / measuredMs, 1),
-    ...summarize(latencies),
-    warmupCalls,
-    ...(errorSample === undefined ? {} : { errorSample }),
-  };
+  return result;
 }
 
 export interface Failures {

@@ -1,10 +1,11 @@
 // `make bench`: what the gateway costs compared with calling the upstream directly, measured in the same
 // run on the same machine. Starts a synthetic upstream and the real broker-router, drives both with the
 // same out-of-process load generator, and prints (and saves) a markdown report with PASS/FAIL per target.
-//   node dist/test/bench/run.js [--quick] [--only load,idle,list,soak] [--soak-seconds S] [--soak-sessions N] [--soak-rate R]
+//   node dist/test/bench/run.js [--quick] [--only load,idle,list,kinds,soak] [--soak-seconds S] [--soak-sessions N] [--soak-rate R]
 //     [--clients 1,8,32,128] [--leg-seconds S] [--warmup-seconds S] [--configs plain,shared-key,redis,jwt,production]
-//     [--gateway-main PATH] [--cpu-prof-dir DIR] [--out-dir DIR]
+//     [--kinds-clients 1,8] [--kinds-leg-seconds S] [--gateway-main PATH] [--cpu-prof-dir DIR] [--out-dir DIR]
 // --quick shortens every phase (the soak to 1,000 sessions for 20 s); --soak-seconds 0 skips the soak.
+// The kinds phase (kinds.ts) measures a stdio, a legacy SSE and a Streamable HTTP server directly and through the gateway, on SDK clients.
 // --configs runs the load phase's gateway legs once per configuration (configs.ts), beside each other;
 // --gateway-main runs another build of the broker-router (make bench-compare: a base commit's);
 // --cpu-prof-dir makes every gateway write a CPU profile there when it exits.
@@ -15,11 +16,12 @@ import { join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { parseConfigs, prepareConfigs, type ConfigName } from "./configs.js";
+import { KINDS, measureKinds, type KindsRow } from "./kinds.js";
 import { judgeSoak, measureSoak, SOAK_FULL, SOAK_QUICK, soakMarkdown, soakProblems, soakTarget, type SoakResult } from "./soak.js";
 import { Child, clientHeaders, cpuSeconds, DEFAULT_LAUNCH, loadgen, loadgenJs, rssKb, withStack, type GatewayLaunch, type GatewayUnderTest } from "./stack.js";
 import { round } from "./stats.js";
 
-const PHASES = ["load", "idle", "list", "soak"] as const;
+const PHASES = ["load", "idle", "list", "kinds", "soak"] as const;
 const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
@@ -31,6 +33,8 @@ const { values: flags } = parseArgs({
     "leg-seconds": { type: "string" },
     "warmup-seconds": { type: "string" },
     configs: { type: "string", default: "plain" },
+    "kinds-clients": { type: "string", default: "1,8" },
+    "kinds-leg-seconds": { type: "string" },
     "gateway-main": { type: "string" },
     "cpu-prof-dir": { type: "string" },
     "out-dir": { type: "string" },
@@ -58,14 +62,21 @@ function secondsFlag(name: string, value: string | undefined, fallbackMs: number
   if (!Number.isFinite(s) || s < 0) throw new Error(`--${name}: expected seconds, got ${value}`);
   return Math.round(s * 1000);
 }
-const CONCURRENCIES = flags.clients.split(",").map((c) => {
-  const n = Number(c.trim());
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--clients: expected whole numbers, got ${c}`);
-  return n;
-});
+/** A comma-separated list of client counts from a flag. */
+function clientCounts(name: string, value: string): number[] {
+  return value.split(",").map((c) => {
+    const n = Number(c.trim());
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected whole numbers, got ${c}`);
+    return n;
+  });
+}
+const CONCURRENCIES = clientCounts("clients", flags.clients);
 const LEG_MS = secondsFlag("leg-seconds", flags["leg-seconds"], quick ? 2_000 : 10_000);
 const WARMUP_MS = secondsFlag("warmup-seconds", flags["warmup-seconds"], quick ? 300 : 1_000);
 if (LEG_MS === 0) throw new Error("--leg-seconds must be more than 0");
+// Twelve legs (three kinds, direct and gateway, at two client counts): shorter than the load phase's by default.
+const KINDS_SETTINGS = { clients: clientCounts("kinds-clients", flags["kinds-clients"]), legMs: secondsFlag("kinds-leg-seconds", flags["kinds-leg-seconds"], quick ? 2_000 : 5_000), warmupMs: WARMUP_MS };
+if (KINDS_SETTINGS.legMs === 0) throw new Error("--kinds-leg-seconds must be more than 0");
 const CONFIG_NAMES = parseConfigs(flags.configs);
 const launch: GatewayLaunch = {
   main: flags["gateway-main"] ? resolve(flags["gateway-main"]) : DEFAULT_LAUNCH.main,
@@ -213,7 +224,7 @@ const isNum = (v: number | null | undefined): v is number => typeof v === "numbe
 const ms = (v: number | null | undefined): string => (isNum(v) ? `${v.toFixed(2)} ms` : "—");
 const diff = (a: number | null | undefined, b: number | null | undefined): number => (isNum(a) && isNum(b) ? a - b : NaN);
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
-const clean = (leg: Leg | undefined): leg is Leg => leg !== undefined && leg.errors === 0 && leg.calls > 0;
+const clean = <L extends { calls: number; errors: number }>(leg: L | undefined): leg is L => leg !== undefined && leg.errors === 0 && leg.calls > 0;
 
 /** The gateway legs of every configuration, beside the first (plain, when it runs) and direct. */
 function configsMarkdown(rows: LoadRow[]): string[] {
@@ -238,15 +249,42 @@ function configsMarkdown(rows: LoadRow[]): string[] {
   return out;
 }
 
+/** Direct vs gateway for each server kind: SDK clients on every leg, so no CPU columns (a direct stdio leg's server is several processes). */
+function kindsMarkdown(kinds: KindsRow[] | undefined): string[] {
+  const { clients, legMs, warmupMs } = KINDS_SETTINGS;
+  const out = [
+    "",
+    `## Server kinds: ${KINDS.join(", ")} (server-everything), direct vs gateway`,
+    "",
+    `SDK clients on every leg: direct through the SDK's stdio client (one process per client), SSEClientTransport or StreamableHTTPClientTransport, through the gateway the last; ` +
+      `${clients.join(" and ")} clients, ${legMs / 1000} s per leg after ${warmupMs / 1000} s warm-up.`,
+    "",
+  ];
+  if (!kinds) return [...out, "not measured"];
+  out.push(
+    "| kind | clients | direct calls/s | gateway calls/s | ratio | direct p50 | gateway p50 | added p50 | direct p99 | gateway p99 | errors direct / gateway |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const { kind, clients: n, direct: d, gateway: g } of kinds) {
+    const ratio = d && g && d.throughput > 0 ? (g.throughput / d.throughput).toFixed(2) : "—";
+    out.push(
+      `| ${kind} | ${n} | ${d?.throughput.toFixed(0) ?? "—"} | ${g?.throughput.toFixed(0) ?? "—"} | ${ratio} | ${ms(d?.p50Ms)} | ${ms(g?.p50Ms)} | ${ms(diff(g?.p50Ms, d?.p50Ms))} | ` +
+        `${ms(d?.p99Ms)} | ${ms(g?.p99Ms)} | ${d?.errors ?? "—"} / ${g?.errors ?? "—"} |`,
+    );
+  }
+  return out;
+}
+
 interface Results {
   rows?: LoadRow[];
   idle?: IdleResult;
   list?: ListResult;
+  kinds?: KindsRow[];
   soak?: SoakResult;
 }
 
 /** The report covers the phases that ran (--only); a phase that ran but could not be measured shows as such and FAILs its targets. */
-function report(command: string, started: Date, { rows, idle, list, soak }: Results): string {
+function report(command: string, started: Date, { rows, idle, list, kinds, soak }: Results): string {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const out = [
     "# MCP gateway overhead benchmark",
@@ -329,6 +367,14 @@ function report(command: string, started: Date, { rows, idle, list, soak }: Resu
       list !== undefined && list.tools >= LIST_SERVERS * LIST_TOOLS && isNum(list.request.p50Ms) && list.request.p50Ms <= TARGET.listP50Ms,
     ]);
   }
+  if (phases.has("kinds")) {
+    out.push(...kindsMarkdown(kinds));
+    // No speed target: what a stdio or SSE server costs is mostly its own; every leg must run clean.
+    const legs = (kinds ?? []).flatMap((row) => [row.direct, row.gateway]);
+    const expected = KINDS.length * KINDS_SETTINGS.clients.length * 2;
+    const cleanLegs = legs.filter(clean).length;
+    targets.push(["server kinds: every direct and gateway leg made calls without errors", `${cleanLegs} of ${expected} legs`, cleanLegs === expected]);
+  }
   if (phases.has("soak")) {
     const { sessions, seconds } = soakSettings;
     out.push("", `## Soak: ${sessions.toLocaleString("en")} sessions calling tools for ${seconds} s (through the gateway)`, "");
@@ -344,6 +390,9 @@ function report(command: string, started: Date, { rows, idle, list, soak }: Resu
       leg?.errorSample ? [`${what} leg, ${r.clients} clients: ${leg.errorSample}`] : [],
     ),
   );
+  for (const { kind, clients, direct, gateway } of kinds ?? []) {
+    for (const [what, leg] of [["direct", direct], ["gateway", gateway]] as const) if (leg?.errorSample) errorSamples.push(`${kind} ${what} leg, ${clients} clients: ${leg.errorSample}`);
+  }
   if (idle?.errorSample) errorSamples.push(`idle sessions: ${idle.errorSample}`);
   if (soak) errorSamples.push(...soakProblems(soak));
   const notes = [...problems, ...errorSamples];
@@ -370,6 +419,10 @@ if (phases.has("list")) {
   log(`tools/list over ${LIST_SERVERS} x ${LIST_TOOLS} tools`);
   results.list = await attempt("tools/list", measureList);
 }
+if (phases.has("kinds")) {
+  log(`server kinds (${KINDS.join(", ")}), direct vs gateway`);
+  results.kinds = await attempt("server-kinds legs", () => measureKinds(KINDS_SETTINGS, launch, attempt));
+}
 if (phases.has("soak")) {
   log(`soak: ${soakSettings.sessions} sessions calling tools at ${soakSettings.rate} calls/s for ${soakSettings.seconds} s`);
   results.soak = await attempt("soak", () => measureSoak(soakSettings, log, launch));
@@ -378,8 +431,8 @@ if (phases.has("soak")) {
 
 const markdown = report(command, started, results);
 writeFileSync(join(outDir, "report.md"), markdown);
-const { rows, idle, list, soak } = results;
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, date: started.toISOString(), gatewayMain: launch.main, configs: CONFIG_NAMES, load: rows, idle, list, soak, problems }, null, 2) + "\n");
+const { rows, idle, list, kinds, soak } = results;
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, date: started.toISOString(), gatewayMain: launch.main, configs: CONFIG_NAMES, load: rows, idle, list, kinds, soak, problems }, null, 2) + "\n");
 process.stdout.write(markdown);
 log(`done; report in ${relative(repoRoot, join(outDir, "report.md"))}`);
 process.exit(problems.length ? 1 : 0);

@@ -181,6 +181,26 @@ export interface StackOptions {
   launch?: GatewayLaunch;
 }
 
+/** One broker-router per spec on the registry file, each on a port of its own; the caller stops them. */
+export async function startGateways(registryPath: string, specs: GatewaySpec[], launch: GatewayLaunch): Promise<GatewayUnderTest[]> {
+  const gateways: GatewayUnderTest[] = [];
+  for (const spec of specs) {
+    const gatewayPort = await freePort();
+    const nodeArgs = launch.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${join(launch.cpuProfDir, spec.name)}`] : [];
+    // Quiet logs: per-request logging would be measured as gateway cost.
+    const child = new Child(
+      specs.length === 1 ? "gateway" : `gateway (${spec.name})`,
+      launch.main,
+      ["--mcp-gateway-config", registryPath, "--mcp-broker-public-address", `127.0.0.1:${gatewayPort}`, ...spec.args],
+      // The load generator's clients share one address: per-client session bounds would measure themselves.
+      { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...UNBOUNDED_CLIENT },
+      nodeArgs,
+    );
+    gateways.push({ spec, child, url: `http://127.0.0.1:${gatewayPort}/mcp` });
+  }
+  return gateways;
+}
+
 /**
  * Starts upstream + gateways for `servers` x `tools`, runs `body` once every gateway serves them all, then stops them.
  */
@@ -206,22 +226,8 @@ export async function withStack<T>(servers: number, tools: number, body: (stack:
       virtualServers: [],
     };
     writeFileSync(registryPath, stringify(registry));
-    const gateways: GatewayUnderTest[] = [];
-    for (const spec of specs) {
-      const gatewayPort = await freePort();
-      const nodeArgs = launch.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${join(launch.cpuProfDir, spec.name)}`] : [];
-      // Quiet logs: per-request logging would be measured as gateway cost.
-      const child = new Child(
-        specs.length === 1 ? "gateway" : `gateway (${spec.name})`,
-        launch.main,
-        ["--mcp-gateway-config", registryPath, "--mcp-broker-public-address", `127.0.0.1:${gatewayPort}`, ...spec.args],
-        // The load generator's clients share one address: per-client session bounds would measure themselves.
-        { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...UNBOUNDED_CLIENT },
-        nodeArgs,
-      );
-      started.push(child);
-      gateways.push({ spec, child, url: `http://127.0.0.1:${gatewayPort}/mcp` });
-    }
+    const gateways = await startGateways(registryPath, specs, launch);
+    started.push(...gateways.map((g) => g.child));
     const first = gateways[0];
     if (!first) throw new Error("withStack: no gateway to start");
     const stack: Stack = {
@@ -232,7 +238,7 @@ export async function withStack<T>(servers: number, tools: number, body: (stack:
       upstreamOrigin: `http://127.0.0.1:${port}`,
       directUrl: `http://127.0.0.1:${port}/mcp`,
     };
-    await Promise.all(gateways.map((g) => waitUntilServing(g, upstream, names, servers * tools)));
+    await Promise.all(gateways.map((g) => waitUntilServing(g, [upstream], names, servers * tools)));
     return await body(stack);
   } finally {
     await Promise.all(started.map((c) => c.stop()));
@@ -255,9 +261,9 @@ function statusShowsReady(doc: unknown, names: string[]): boolean {
   return names.every((n) => ready.has(`bench/${n}`) || ready.has(n));
 }
 
-/** /status says every server is ready, or (tolerating other /status shapes) their tools show up; then at least minTools are listed. */
-async function waitUntilServing(gateway: GatewayUnderTest, upstream: Child, names: string[], minTools: number): Promise<number> {
-  const deps = [gateway.child, upstream];
+/** /status says every server bench/<name> is ready, or (tolerating other /status shapes) their <name>_echo tools show up; then at least minTools are listed. */
+export async function waitUntilServing(gateway: GatewayUnderTest, upstreams: Child[], names: string[], minTools: number): Promise<number> {
+  const deps = [gateway.child, ...upstreams];
   const statusUrl = new URL("/status", gateway.url);
   const pool = createPool(gateway.url, 1);
   const headers = await clientHeaders(gateway.spec);
