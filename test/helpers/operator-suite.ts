@@ -122,6 +122,13 @@ export function operatorSuite(options: OperatorSuiteOptions = {}): OperatorSuite
   };
 }
 
+/** A Cleanups run after each test of the calling describe block. */
+export function cleanupsAfterEach(): Cleanups {
+  const cleanups = new Cleanups();
+  afterEach(() => cleanups.run());
+  return cleanups;
+}
+
 /** Undo steps of one test, run newest first after it (a stack's own clean-up before its broker stops). */
 export class Cleanups {
   private steps: Array<() => Promise<unknown>> = [];

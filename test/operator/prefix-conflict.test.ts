@@ -6,18 +6,14 @@ import { expect } from "chai";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
 import { getObject, isReady, notReadyWith, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
 import { listToolNames } from "../helpers/http.js";
-import { Cleanups, operatorSuite, type Stack } from "../helpers/operator-suite.js";
+import { cleanupsAfterEach, operatorSuite, type Stack } from "../helpers/operator-suite.js";
 import { sleep, within } from "../helpers/poll.js";
 import { recordTiming } from "../helpers/timing.js";
 
 describe("operator: tool prefixes unique per gateway (issue 13)", function () {
   this.timeout(90_000);
   const suite = operatorSuite();
-  const cleanups = new Cleanups();
-
-  afterEach(async () => {
-    await cleanups.run();
-  });
+  const cleanups = cleanupsAfterEach();
 
   const upstream = (name: string) => cleanups.upstream(name);
   const ready = (s: Stack, name: string) => waitForReady(suite.op, "mcpserverregistrations", s.namespace, name, isReady);

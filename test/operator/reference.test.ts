@@ -8,7 +8,7 @@ import { connectClient, textOf, type TestClient } from "../helpers/mcp-client.js
 import { apply, getObject, isReady, markRouteAccepted, notReadyWith, parseTable, readyCondition, registryText, waitForReady, waitGone } from "../helpers/cluster-objects.js";
 import { listToolNames } from "../helpers/http.js";
 import { registrationYaml, virtualServerYaml } from "../helpers/manifests.js";
-import { Cleanups, operatorSuite, type Stack } from "../helpers/operator-suite.js";
+import { cleanupsAfterEach, operatorSuite, type Stack } from "../helpers/operator-suite.js";
 import { within } from "../helpers/poll.js";
 import { errorLines } from "../helpers/processes.js";
 import { recordTiming } from "../helpers/timing.js";
@@ -20,11 +20,7 @@ const FIXTURE_TOOLS = 9;
 describe("operator: REFERENCE section 5 through Kubernetes resources", function () {
   this.timeout(60_000);
   const suite = operatorSuite();
-  const cleanups = new Cleanups();
-
-  afterEach(async () => {
-    await cleanups.run();
-  });
+  const cleanups = cleanupsAfterEach();
 
   const stack = (prefix: string): Promise<Stack> => cleanups.stack(suite.op, prefix);
 

@@ -6,7 +6,7 @@ import { connectClient, textOf } from "../helpers/mcp-client.js";
 import { apply, type CustomObject, parseTable, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
 import { listToolNames } from "../helpers/http.js";
 import { selectorRegistrationYaml } from "../helpers/manifests.js";
-import { Cleanups, operatorSuite } from "../helpers/operator-suite.js";
+import { cleanupsAfterEach, operatorSuite } from "../helpers/operator-suite.js";
 import { within } from "../helpers/poll.js";
 import { recordTiming } from "../helpers/timing.js";
 import { API_VERSION } from "../../internal/api/group.js";
@@ -18,11 +18,7 @@ const LABEL = { "mcp-server": "true" };
 describe("operator: label-selected servers (issue 12)", function () {
   this.timeout(90_000);
   const suite = operatorSuite();
-  const cleanups = new Cleanups();
-
-  afterEach(async () => {
-    await cleanups.run();
-  });
+  const cleanups = cleanupsAfterEach();
 
   const upstream = (name: string) => cleanups.upstream(name);
   const servers = (object: CustomObject) => (object.status?.servers ?? []).map((server) => [server.name, server.toolPrefix, server.discoveredTools, server.conditions.find((condition) => condition.type === READY)?.status]);

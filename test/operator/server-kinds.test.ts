@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import { connectClient } from "../helpers/mcp-client.js";
 import { apply, isReady, notReadyWith, parseTable, readyCondition, registryText, waitForReady, type Condition, type CustomObject } from "../helpers/cluster-objects.js";
 import { listToolNames } from "../helpers/http.js";
-import { Cleanups, operatorSuite, type Stack } from "../helpers/operator-suite.js";
+import { cleanupsAfterEach, operatorSuite, type Stack } from "../helpers/operator-suite.js";
 import { within } from "../helpers/poll.js";
 import { GROUP, VERSION } from "../../internal/api/group.js";
 import { petstoreDocument, startEverything, startPrism, type Peer } from "../kinds/peers.js";
@@ -44,11 +44,7 @@ describe("operator: server kinds (issue 12)", function () {
       await Promise.all(peers.map((peer) => peer.stop()));
     },
   });
-  const cleanups = new Cleanups();
-
-  afterEach(async () => {
-    await cleanups.run();
-  });
+  const cleanups = cleanupsAfterEach();
 
   const ready = (s: Stack, name: string, predicate: (condition: Condition, object: CustomObject) => boolean = isReady) => waitForReady(suite.op, "mcpserverregistrations", s.namespace, name, predicate);
 
