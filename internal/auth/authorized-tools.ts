@@ -7,7 +7,7 @@
 // minted for another service grants nothing.
 import type { IncomingHttpHeaders } from "node:http";
 import { jwtVerify, type JWTVerifyGetKey } from "jose";
-import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
+import { GrantsByClaims, type ToolGrant, toolsFromClaim } from "./tool-grant.js";
 import { VerifiedTokens } from "./verified-tokens.js";
 
 export const AUTHORIZED_TOOLS_HEADER = "x-authorized-tools";
@@ -21,6 +21,8 @@ export interface AuthorizedToolsConfig {
   /** Grants verified lately (per caller: the sub binding is part of what was verified). */
   verified?: VerifiedTokens;
 }
+
+const headerGrants = new GrantsByClaims();
 
 export type AuthorizedToolsOutcome = { ok: true; grant: ToolGrant } | { ok: false; reason: string };
 
@@ -44,7 +46,7 @@ export async function verifyAuthorizedTools(headers: IncomingHttpHeaders, config
     }
     const tools = toolsFromClaim(payload["allowed-tools"] ?? payload.tools);
     if (!tools) return { ok: false, reason: `${AUTHORIZED_TOOLS_HEADER}: claim allowed-tools must list tool names` };
-    return { ok: true, grant: new ToolGrant(new Set(tools)) };
+    return { ok: true, grant: headerGrants.of(payload, () => tools) };
   } catch (err) {
     return { ok: false, reason: `${AUTHORIZED_TOOLS_HEADER}: ${(err as Error).message}` };
   }

@@ -8,7 +8,7 @@ import { verifyAuthorizedTools, type AuthorizedToolsConfig } from "./authorized-
 import { verifyBearer, type BearerConfig } from "./bearer.js";
 import type { ProtectedResourceMetadata } from "./protected-resource.js";
 import { attachVerified, type Identity } from "./request-grants.js";
-import { ToolGrant, toolsFromClaim } from "./tool-grant.js";
+import { GrantsByClaims, ToolGrant, toolsFromClaim } from "./tool-grant.js";
 
 export interface AuthGuardConfig {
   bearer?: BearerConfig & {
@@ -32,6 +32,7 @@ function unauthorized(req: IncomingMessage, res: ServerResponse, message: string
 export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): Handler {
   if (!config.bearer && !config.authorizedTools) return next;
   // Built per refusal: the metadata URL follows the registry.
+  const claimGrants = new GrantsByClaims();
   const challenge = () => (config.bearer ? `Bearer resource_metadata="${config.bearer.metadata.url()}"` : undefined);
   return async (req, res) => {
     let grant: ToolGrant | undefined;
@@ -49,9 +50,8 @@ export function authGuard(config: AuthGuardConfig, next: Handler, log: Logger): 
       if (config.bearer.toolsClaim) {
         const claim = outcome.claims[config.bearer.toolsClaim];
         if (claim !== undefined) {
-          const tools = toolsFromClaim(claim);
           // A claim that is there but unreadable grants nothing rather than everything.
-          grant = new ToolGrant(new Set(tools ?? []));
+          grant = claimGrants.of(outcome.claims, () => toolsFromClaim(claim) ?? []);
         }
       }
     }

@@ -45,3 +45,21 @@ export function combineFilters(first: ListFilter | undefined, second: ListFilter
   if (!second) return first;
   return { key: `${first.key}&${second.key}`, allows: (name) => first.allows(name) && second.allows(name) };
 }
+
+/**
+ * Grants by the verified claims they come from. A cached token's claims (VerifiedTokens) are the
+ * same object on every request, so its grant, and the digest that keys its pages, is built once
+ * instead of per request.
+ */
+export class GrantsByClaims {
+  private readonly grants = new WeakMap<object, ToolGrant>();
+
+  of(claims: object, names: () => string[]): ToolGrant {
+    let grant = this.grants.get(claims);
+    if (!grant) {
+      grant = new ToolGrant(new Set(names()));
+      this.grants.set(claims, grant);
+    }
+    return grant;
+  }
+}
