@@ -32,9 +32,9 @@ function text(value: string): CallToolResult {
   return { content: [{ type: "text", text: value }] };
 }
 
-/** The SDK types a tool's answer as a CallToolResult; a CreateTaskResult is what the extension adds. */
+/** The SDK checks a tool's answer as a CallToolResult, so the CreateTaskResult carries an empty `content` too (extra fields are allowed). */
 function createTaskResult(task: StoredTask): CallToolResult {
-  return { resultType: "task", ...task.wire } as unknown as CallToolResult;
+  return { content: [], resultType: "task", ...task.wire } as CallToolResult;
 }
 
 export function startTaskUpstream(name: string): Promise<TaskUpstream> {
@@ -55,27 +55,33 @@ export function startTaskUpstream(name: string): Promise<TaskUpstream> {
   const handler = createMcpHandler(
     () => {
       const mcp = new McpServer({ name, version: "2.0.0" });
+      // Listed as tools; called through the handler below, which may answer with a task.
       mcp.registerTool("echo", { description: "echoes at once", inputSchema: z.object({ text: z.string() }) }, ({ text: said }) => text(said));
-      mcp.registerTool("slow", { description: "echoes, as a task", inputSchema: z.object({ text: z.string() }) }, ({ text: said }, ctx) => {
-        const task = create(ctx, "working");
-        task.completesWith = text(`done: ${said}`);
-        return createTaskResult(task);
-      });
-      mcp.registerTool("confirm", { description: "asks for a confirmation inside its task", inputSchema: z.object({}) }, (_args, ctx) => {
+      mcp.registerTool("slow", { description: "echoes, as a task", inputSchema: z.object({ text: z.string() }) }, () => text("unused"));
+      mcp.registerTool("confirm", { description: "asks for a confirmation inside its task", inputSchema: z.object({}) }, () => text("unused"));
+      const server = mcp.server;
+      server.setRequestHandler("tools/call", (request, ctx) => {
+        const { name: tool, arguments: args = {} } = request.params;
+        if (tool === "echo") return text(String(args.text));
+        if (tool === "slow") {
+          const task = create(ctx, "working");
+          task.completesWith = text(`done: ${String(args.text)}`);
+          return createTaskResult(task);
+        }
         const task = create(ctx, "input_required", {
           inputRequests: { ok: { method: "elicitation/create", params: { mode: "form", message: "go ahead?", requestedSchema: { type: "object", properties: { sure: { type: "boolean" } } } } } },
         });
         return createTaskResult(task);
       });
-      const server = mcp.server;
       server.setRequestHandler("tasks/get", { params: GetTaskRequestV2Schema.shape.params }, ({ taskId }) => {
         const task = find(taskId);
         if (++task.polls >= 2 && task.completesWith && task.wire.status === "working") task.wire = { ...task.wire, status: "completed", result: task.completesWith };
         return { resultType: "complete", ...task.wire };
       });
-      server.setRequestHandler("tasks/update", { params: UpdateTaskRequestV2Schema.shape.params }, ({ taskId, inputResponses }) => {
+      // The SDK lifts `inputResponses` off every request (the multi round-trip driver's material) and hands them over in the context.
+      server.setRequestHandler("tasks/update", { params: UpdateTaskRequestV2Schema.shape.params.omit({ inputResponses: true }) }, ({ taskId }, ctx) => {
         const task = find(taskId);
-        const answer = inputResponses.ok as { action?: string; content?: { sure?: boolean } } | undefined;
+        const answer = ctx.mcpReq.inputResponses?.ok as { action?: string; content?: { sure?: boolean } } | undefined;
         if (task.wire.status === "input_required" && answer?.action === "accept") {
           task.wire = { ...task.wire, status: "completed", result: text(`confirmed: ${String(answer.content?.sure)}`) };
           delete task.wire.inputRequests;
