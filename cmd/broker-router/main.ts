@@ -6,6 +6,7 @@ import { authGuard } from "../../internal/auth/guard.js";
 import { MethodTable } from "../../internal/broker/method-table.js";
 import { SessionEraBroker } from "../../internal/broker/session-era.js";
 import { REQUEST_STATE_TTL_MS, RequestStates } from "../../internal/broker/request-state.js";
+import { TaskIds } from "../../internal/broker/task-ids.js";
 import { PerRequestBroker } from "../../internal/broker/per-request.js";
 import { ListPages } from "../../internal/catalog/pages.js";
 import { splitAddress } from "../../internal/config/address.js";
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
     maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
     // Signed with the session keys every replica shares: a retry may land on any of them.
     requestStates: new RequestStates(signer, REQUEST_STATE_TTL_MS),
+    taskIds: new TaskIds(signer),
   });
   const broker = new SessionEraBroker(table, directory, sessions, http, metrics, log, { ...upstreamOptions, maxInitializeParamsBytes: options["max-initialize-params-bytes"] });
   await broker.start();

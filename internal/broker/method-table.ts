@@ -4,6 +4,7 @@
 // for it; grants and virtual servers decide what a caller sees. A front end (session era,
 // per-request era) decides which of these methods it offers and brings the session and channel.
 import type { IncomingHttpHeaders } from "node:http";
+import { CancelTaskRequestV2Schema, GetTaskRequestV2Schema, TASKS_EXTENSION_ID_V2, UpdateTaskRequestV2Schema } from "@modelcontextprotocol/ext-tasks/core/v2";
 import type { ListKind, Route } from "../catalog/catalog.js";
 import type { ListFilter, ListPages } from "../catalog/pages.js";
 import type { ServerDirectory } from "../discovery/directory.js";
@@ -11,7 +12,7 @@ import type { Logger } from "../log/logger.js";
 import { grantOf } from "../auth/request-grants.js";
 import { combineFilters } from "../auth/tool-grant.js";
 import { errorResponse, ErrorCode, JsonRpcError, resultResponse, type JsonRpcErrorObject, type JsonRpcRequest, type Params } from "../mcp/jsonrpc.js";
-import { isPerRequestProtocolVersion, Method } from "../mcp/protocol.js";
+import { isPerRequestProtocolVersion, Method, PerRequestErrorCode, TaskMethod } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { GatewaySession, InflightCall } from "../session/session.js";
 import type { RequestChannel } from "../transport/post-responder.js";
@@ -21,8 +22,10 @@ import { describeUpstreamError, UpstreamRejectedError, UpstreamTimeoutError } fr
 import { PerRequestUpstream, type PerRequestMeta } from "../upstream/per-request.js";
 import { clientToken } from "./client-token.js";
 import { callerOf } from "./caller-sessions.js";
+import { namesTasksExtension, withoutTasksExtension } from "./capabilities.js";
 import type { RequestStates, StateOrigin } from "./request-state.js";
 import type { SessionRuntime } from "./session-runtime.js";
+import { taskNotFound, type TaskIds } from "./task-ids.js";
 
 export interface MethodTableOptions {
   /** Longest time a forwarded request may take. */
@@ -31,6 +34,8 @@ export interface MethodTableOptions {
   maxSubscriptionsPerSession: number;
   /** Wraps the requestState of upstreams' InputRequiredResults. */
   requestStates: RequestStates;
+  /** Wraps the task ids of upstreams' CreateTaskResults (the tasks extension). */
+  taskIds: TaskIds;
 }
 
 /** One request as the table serves it: the id is the one the session tracks it under. */
@@ -51,11 +56,18 @@ type MethodHandler = (call: Call, params: Params) => Reply | Promise<Reply>;
 
 export const VIRTUAL_SERVER_HEADER = "x-mcp-virtualserver";
 
-const KNOWN_METHODS = new Set<string>(Object.values(Method));
+const KNOWN_METHODS = new Set<string>([...Object.values(Method), ...Object.values(TaskMethod)]);
 
 function invalidParams(message: string): JsonRpcError {
   return new JsonRpcError(ErrorCode.InvalidParams, message);
 }
+
+/** The params of the tasks extension's methods (its own schemas). */
+const TASK_PARAMS: ReadonlyMap<string, typeof GetTaskRequestV2Schema.shape.params | typeof UpdateTaskRequestV2Schema.shape.params> = new Map([
+  [TaskMethod.Get, GetTaskRequestV2Schema.shape.params],
+  [TaskMethod.Update, UpdateTaskRequestV2Schema.shape.params],
+  [TaskMethod.Cancel, CancelTaskRequestV2Schema.shape.params],
+]);
 
 function stringParam(params: Params, key: string): string {
   const value = params[key];
@@ -80,6 +92,9 @@ export class MethodTable {
     [Method.ResourcesUnsubscribe]: (call, params) => this.unsubscribe(call, params),
     [Method.CompletionComplete]: (call, params) => this.complete(call, params),
     [Method.LoggingSetLevel]: (call, params) => this.setLogLevel(call, stringParam(params, "level")),
+    [TaskMethod.Get]: (call, params) => this.task(call, params),
+    [TaskMethod.Update]: (call, params) => this.task(call, params),
+    [TaskMethod.Cancel]: (call, params) => this.task(call, params),
   };
 
   constructor(
@@ -236,7 +251,42 @@ export class MethodTable {
     if (call.meta) return { ...call.meta, protocolVersion: version };
     if (!isPerRequestProtocolVersion(snapshot.protocolVersion)) return undefined;
     const { session } = call;
-    return { protocolVersion: version, clientCapabilities: session.init.clientCapabilities, clientInfo: session.init.clientInfo, logLevel: session.logLevel };
+    // The tasks extension does not exist in the session era: such a client gets no tasks.
+    return { protocolVersion: version, clientCapabilities: withoutTasksExtension(session.init.clientCapabilities), clientInfo: session.init.clientInfo, logLevel: session.logLevel };
+  }
+
+  /**
+   * tasks/get, tasks/update and tasks/cancel (the tasks extension, per request only): the
+   * gateway's task id says which upstream holds the task; that upstream gets its own id, and an
+   * answer that names the task names it by the gateway's id again.
+   */
+  private async task(call: Call, params: Params): Promise<Reply> {
+    const { meta, request } = call;
+    if (!meta) throw new JsonRpcError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    if (!namesTasksExtension(meta.clientCapabilities)) {
+      throw new JsonRpcError(PerRequestErrorCode.MissingRequiredClientCapability, `${request.method} needs the client capability ${TASKS_EXTENSION_ID_V2}`, {
+        requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID_V2]: {} } },
+      });
+    }
+    const parsed = TASK_PARAMS.get(request.method)?.safeParse(params);
+    if (!parsed?.success) {
+      const issue = parsed?.error.issues[0];
+      throw invalidParams(`Invalid params: ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+    }
+    const taskId = parsed.data.taskId;
+    const origin = this.options.taskIds.open(taskId, callerOf(call.headers));
+    const server = this.directory.server(origin.server);
+    if (!server) throw taskNotFound(`its server ${origin.server} is no longer served`);
+    if (!this.directory.discovery(server.name)?.snapshot?.perRequestVersion) return { error: { code: ErrorCode.UpstreamUnavailable, message: `upstream ${server.name}: not connected` } };
+    const reply = await this.forward(call, { server, upstreamName: origin.upstreamTaskId }, { ...params, taskId: origin.upstreamTaskId });
+    return "result" in reply && reply.result.taskId !== undefined ? { result: { ...reply.result, taskId } } : reply;
+  }
+
+  /** An upstream's CreateTaskResult: the client gets the gateway's id for the task, if it can take a task at all. */
+  private taskCreated(call: Call, server: string, result: Record<string, unknown>): Reply {
+    if (!call.meta || !namesTasksExtension(call.meta.clientCapabilities)) return { error: { code: ErrorCode.UpstreamUnavailable, message: `upstream ${server}: answered with a task, which the client did not declare it takes` } };
+    if (typeof result.taskId !== "string") return { error: { code: ErrorCode.UpstreamUnavailable, message: `upstream ${server}: answered with a task without a taskId` } };
+    return { result: { ...result, taskId: this.options.taskIds.seal(server, callerOf(call.headers), result.taskId) } };
   }
 
   /** Sends the request to the route's upstream (on the session's upstream session, or per request) and waits for its answer, relaying what comes before. */
@@ -282,6 +332,7 @@ export class MethodTable {
         if (origin && result.resultType === "input_required") {
           return { result: { ...result, requestState: this.options.requestStates.seal(origin, typeof result.requestState === "string" ? result.requestState : undefined) } };
         }
+        if (result.resultType === "task") return this.taskCreated(call, server.name, result);
         return { result };
       }
       const upstream = await runtime.upstreams.upstreamFor(session, server, headers);

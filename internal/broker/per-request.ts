@@ -11,14 +11,14 @@ import type { ServerDirectory } from "../discovery/directory.js";
 import { SessionQuotaError } from "../limits/session-quota.js";
 import type { Logger } from "../log/logger.js";
 import { errorResponse, ErrorCode, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
-import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod } from "../mcp/protocol.js";
+import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod, TaskMethod } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { GatewaySession } from "../session/session.js";
 import type { PerRequestChannel, PerRequestHandler, RequestMeta } from "../transport/per-request-http.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { UpstreamConnector } from "../upstream/connector.js";
 import { CallerSessions } from "./caller-sessions.js";
-import { mergedCapabilities, mergedInstructions } from "./capabilities.js";
+import { mergedInstructions, perRequestCapabilities } from "./capabilities.js";
 import { VIRTUAL_SERVER_HEADER, type MethodTable } from "./method-table.js";
 import { PerRequestReply, type CacheScope } from "./per-request-reply.js";
 import { SessionRuntime } from "./session-runtime.js";
@@ -43,6 +43,7 @@ const SHARED_METHODS: ReadonlySet<string> = new Set([
   Method.ResourceTemplatesList,
   Method.ResourcesRead,
   Method.CompletionComplete,
+  ...Object.values(TaskMethod),
 ]);
 
 /** Session-era upstreams get `_meta` without the per-request keys; progressToken and trace context stay. */
@@ -134,7 +135,7 @@ export class PerRequestBroker implements PerRequestHandler {
     const result: Record<string, unknown> = {
       resultType: "complete",
       supportedVersions: [...PER_REQUEST_PROTOCOL_VERSIONS],
-      capabilities: mergedCapabilities(catalog),
+      capabilities: perRequestCapabilities(catalog),
       _meta: { [MetaKey.ServerInfo]: GATEWAY_INFO },
       ttlMs: 0,
       cacheScope: this.listScope(headers),

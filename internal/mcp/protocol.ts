@@ -81,4 +81,23 @@ export const PerRequestErrorCode = {
 
 export const SubscriptionsAcknowledged = "notifications/subscriptions/acknowledged";
 
+/** The methods of the tasks extension (io.modelcontextprotocol/tasks, SEP-2663), per request only. */
+export const TaskMethod = {
+  Get: "tasks/get",
+  Update: "tasks/update",
+  Cancel: "tasks/cancel",
+} as const;
+
+export const TaskStatusNotification = "notifications/tasks";
+
+/** The param each request's `Mcp-Name` header mirrors (2026-07-28 and the tasks extension). */
+export const MIRRORED_PARAM: ReadonlyMap<string, string> = new Map([
+  [Method.ToolsCall, "name"],
+  [Method.PromptsGet, "name"],
+  [Method.ResourcesRead, "uri"],
+  [TaskMethod.Get, "taskId"],
+  [TaskMethod.Update, "taskId"],
+  [TaskMethod.Cancel, "taskId"],
+]);
+
 export const GATEWAY_INFO = { name: "mcp-gateway", version: "0.1.0" } as const;

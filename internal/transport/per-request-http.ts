@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { ClientCapabilitiesSchema, ImplementationSchema, LoggingLevelSchema } from "@modelcontextprotocol/core";
 import { z } from "zod";
 import { errorResponse, ErrorCode, type Classified, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../mcp/jsonrpc.js";
-import { isPerRequestProtocolVersion, isSupportedProtocolVersion, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestErrorCode } from "../mcp/protocol.js";
+import { isPerRequestProtocolVersion, isSupportedProtocolVersion, MetaKey, Method, MIRRORED_PARAM, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestErrorCode } from "../mcp/protocol.js";
 import { EventStream } from "./event-stream.js";
 import { writeJson } from "./json-response.js";
 import type { RequestChannel } from "./post-responder.js";
@@ -91,13 +91,6 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The name Mcp-Name mirrors, for the methods that need one. */
-function mirroredName(request: JsonRpcRequest): string | undefined {
-  const params = request.params ?? {};
-  if (request.method === Method.ToolsCall || request.method === Method.PromptsGet) return typeof params.name === "string" ? params.name : "";
-  if (request.method === Method.ResourcesRead) return typeof params.uri === "string" ? params.uri : "";
-  return undefined;
-}
 
 /** The checks the spec asks of every per-request-era request, in the order the reference server makes them. */
 export function checkRequest(headers: IncomingHttpHeaders, request: JsonRpcRequest): RequestMeta {
@@ -120,11 +113,12 @@ export function checkRequest(headers: IncomingHttpHeaders, request: JsonRpcReque
   if (method !== request.method) {
     throw new PerRequestRefusal("header_mismatch", method === undefined ? "Header mismatch: the Mcp-Method header is required" : `Header mismatch: Mcp-Method header ${JSON.stringify(method)} does not match the body's method`);
   }
-  const name = mirroredName(request);
-  if (name !== undefined) {
+  const key = MIRRORED_PARAM.get(request.method);
+  if (key !== undefined) {
+    const value = request.params?.[key];
     const header = single(headers[NAME_HEADER]);
     if (header === undefined) throw new PerRequestRefusal("header_mismatch", "Header mismatch: the Mcp-Name header is required");
-    if (decodeHeaderValue(header) !== name) throw new PerRequestRefusal("header_mismatch", `Header mismatch: Mcp-Name header does not match the body's ${request.method === Method.ResourcesRead ? "uri" : "name"}`);
+    if (decodeHeaderValue(header) !== (typeof value === "string" ? value : "")) throw new PerRequestRefusal("header_mismatch", `Header mismatch: Mcp-Name header does not match the body's ${key}`);
   }
   return {
     protocolVersion: requested,

@@ -4,7 +4,7 @@
 // tells whether an upstream speaks it at all.
 import { randomInt } from "node:crypto";
 import type { JsonRpcResponse, Params } from "../mcp/jsonrpc.js";
-import { isPerRequestProtocolVersion, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod } from "../mcp/protocol.js";
+import { isPerRequestProtocolVersion, MetaKey, MIRRORED_PARAM, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod } from "../mcp/protocol.js";
 import type { UpstreamConnector, UpstreamTarget } from "./connector.js";
 import { exchange, type ExchangeOptions } from "./exchange.js";
 
@@ -36,12 +36,6 @@ function headerValue(name: string): string {
   return /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(name) ? name : `=?base64?${Buffer.from(name, "utf8").toString("base64")}?=`;
 }
 
-/** The name Mcp-Name mirrors, for the methods that need one. */
-function mirroredName(method: string, params: Params | undefined): string | undefined {
-  if (method === Method.ToolsCall || method === Method.PromptsGet) return typeof params?.name === "string" ? params.name : undefined;
-  if (method === Method.ResourcesRead) return typeof params?.uri === "string" ? params.uri : undefined;
-  return undefined;
-}
 
 /** The request's params with `_meta` saying who asks: the revision's keys replaced by `meta`, other keys (progressToken, trace context) kept. */
 function withMeta(params: Params | undefined, meta: PerRequestMeta): Params {
@@ -65,8 +59,9 @@ export class PerRequestUpstream {
   request(method: string, params: Params | undefined, options: PerRequestOptions): Promise<JsonRpcResponse> {
     const headers: Record<string, string> = { ...this.target.headers, "mcp-method": method };
     if (options.authorization !== undefined) headers.authorization = options.authorization;
-    const name = mirroredName(method, params);
-    if (name !== undefined) headers["mcp-name"] = headerValue(name);
+    const key = MIRRORED_PARAM.get(method);
+    const name = key === undefined ? undefined : params?.[key];
+    if (typeof name === "string") headers["mcp-name"] = headerValue(name);
     return exchange(this.connector, { ...this.target, headers }, { protocolVersion: options.meta.protocolVersion }, { jsonrpc: "2.0", id: nextId++, method, params: withMeta(params, options.meta) }, options);
   }
 

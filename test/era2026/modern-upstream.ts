@@ -31,8 +31,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function startModernUpstream(name: string): Promise<ModernUpstream> {
-  const seen: SeenRequest[] = [];
+export function startModernUpstream(name: string): Promise<ModernUpstream> {
   const handler = createMcpHandler(
     () => {
       const server = new McpServer({ name, version: "2.0.0" });
@@ -52,6 +51,12 @@ export async function startModernUpstream(name: string): Promise<ModernUpstream>
     },
     { legacy: "reject" },
   );
+  return serveRecording(handler);
+}
+
+/** Serves an SDK v2 fetch handler on a loopback port, recording the routing headers and body of every request. */
+export async function serveRecording(handler: { fetch(request: Request): Promise<Response> }): Promise<ModernUpstream> {
+  const seen: SeenRequest[] = [];
   const http = createServer((req, res) => {
     void (async () => {
       const text = req.method === "POST" ? await readBody(req) : undefined;

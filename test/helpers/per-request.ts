@@ -13,10 +13,10 @@ export function modernMeta(capabilities: Record<string, unknown> = {}, extra: Re
   };
 }
 
-/** The headers a conforming client derives from the body: version, Mcp-Method and, where the method has one, Mcp-Name. */
+/** The headers a conforming client derives from the body: version, Mcp-Method and, where the method has one, Mcp-Name (a task's id for tasks/*). */
 export function modernHeaders(method: string, params: Record<string, unknown>): Record<string, string> {
   const headers: Record<string, string> = { "mcp-protocol-version": MODERN_VERSION, "mcp-method": method };
-  const name = method === "resources/read" ? params.uri : method === "tools/call" || method === "prompts/get" ? params.name : undefined;
+  const name = method === "resources/read" ? params.uri : method === "tools/call" || method === "prompts/get" ? params.name : method.startsWith("tasks/") ? params.taskId : undefined;
   if (typeof name === "string") headers["mcp-name"] = name;
   return headers;
 }
