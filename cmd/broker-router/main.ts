@@ -112,11 +112,12 @@ async function main(): Promise<void> {
     upstreamIdleTimeoutMs: options["upstream-idle-timeout-seconds"] * 1000,
   };
   // One method table, two front ends: the session era and the per-request era (2026-07-28).
+  // Signed with the session keys every replica shares: a retry may land on any of them.
+  const requestStates = new RequestStates(signer, REQUEST_STATE_TTL_MS);
   const table = new MethodTable(directory, pages, http, metrics, log, {
     requestTimeoutMs: upstreamOptions.requestTimeoutMs,
     maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
-    // Signed with the session keys every replica shares: a retry may land on any of them.
-    requestStates: new RequestStates(signer, REQUEST_STATE_TTL_MS),
+    requestStates,
     taskIds: new TaskIds(signer),
   });
   const broker = new SessionEraBroker(table, directory, sessions, http, metrics, log, { ...upstreamOptions, maxInitializeParamsBytes: options["max-initialize-params-bytes"] });
@@ -127,6 +128,8 @@ async function main(): Promise<void> {
     idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
     maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
     maxSessionsPerCaller: options["max-sessions-per-client"],
+    requestStates,
+    heldCallTimeoutMs: options["input-required-timeout-seconds"] * 1000,
   });
   await perRequest.start();
   const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);

@@ -3,24 +3,28 @@
 // calls, reads, prompts, completion) goes through the same method table as the session era, so
 // catalog, prefixes, grants, virtual servers, limits and metrics are the same. That table runs on
 // internal gateway sessions (CallerSessions), one per caller and capability set, whose upstream
-// sessions serve session-era upstreams; no session reaches the client.
+// sessions serve session-era upstreams; no session reaches the client. When such an upstream asks
+// the client something during a call, the call is held open and the client asked in an
+// InputRequiredResult (pending-calls.ts); its retry goes to the held call, not to the table.
 import type { IncomingHttpHeaders } from "node:http";
 import { SubscriptionFilterSchema } from "@modelcontextprotocol/core";
 import { grantOf } from "../auth/request-grants.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import { SessionQuotaError } from "../limits/session-quota.js";
 import type { Logger } from "../log/logger.js";
-import { errorResponse, ErrorCode, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
+import { errorResponse, ErrorCode, JsonRpcError, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod, TaskMethod } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { GatewaySession } from "../session/session.js";
 import type { PerRequestChannel, PerRequestHandler, RequestMeta } from "../transport/per-request-http.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { UpstreamConnector } from "../upstream/connector.js";
-import { CallerSessions } from "./caller-sessions.js";
+import { callerOf, CallerSessions } from "./caller-sessions.js";
 import { mergedInstructions, perRequestCapabilities } from "./capabilities.js";
 import { VIRTUAL_SERVER_HEADER, type MethodTable } from "./method-table.js";
-import { PerRequestReply, type CacheScope } from "./per-request-reply.js";
+import { PendingCalls, type HeldCall } from "./pending-calls.js";
+import { PerRequestReply, type CacheScope, type InternalCall, type UpstreamAsks } from "./per-request-reply.js";
+import type { RequestStates, StateOrigin } from "./request-state.js";
 import { SessionRuntime } from "./session-runtime.js";
 import type { SessionUpstreamsOptions } from "./session-upstreams.js";
 import { Subscriptions, type AgreedFilter } from "./subscriptions.js";
@@ -31,6 +35,10 @@ export interface PerRequestBrokerOptions {
   idleTimeoutMs: number;
   maxLifetimeMs: number;
   maxSessionsPerCaller: number;
+  /** Seals the state of held calls (the session-id keys, as for upstreams' InputRequiredResults). */
+  requestStates: RequestStates;
+  /** How long a call held for the client's answers waits for its retry. */
+  heldCallTimeoutMs: number;
 }
 
 /** The methods the session-era table serves for this era too. */
@@ -57,6 +65,12 @@ function sessionEraParams(params: Params | undefined): Params {
   return forwarded;
 }
 
+/** What binds a retry to its request: the caller, the method and the name (or URI) it is for. */
+function originOf(request: JsonRpcRequest, headers: IncomingHttpHeaders): Omit<StateOrigin, "server"> {
+  const params = request.params ?? {};
+  return { caller: callerOf(headers), method: request.method, name: String(params.name ?? params.uri ?? "") };
+}
+
 /** Collects one answer of the method table, for requests the gateway makes on a listener's behalf. */
 function capture(signal: AbortSignal): { channel: RequestChannel; answer: Promise<JsonRpcResponse | undefined> } {
   let settle: (response: JsonRpcResponse | undefined) => void = () => undefined;
@@ -71,8 +85,10 @@ function capture(signal: AbortSignal): { channel: RequestChannel; answer: Promis
   return { channel, answer };
 }
 
-export class PerRequestBroker implements PerRequestHandler {
+export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
   private readonly callers: CallerSessions;
+  /** Calls held open while their client answers an upstream's requests. */
+  private readonly held: PendingCalls;
   /** Serves the internal sessions: their upstream sessions and relaying. */
   private readonly runtime: SessionRuntime;
   private readonly subscriptions: Subscriptions;
@@ -88,6 +104,7 @@ export class PerRequestBroker implements PerRequestHandler {
   ) {
     this.callers = new CallerSessions({ idleTimeoutMs: options.idleTimeoutMs, maxLifetimeMs: options.maxLifetimeMs, maxSessionsPerCaller: options.maxSessionsPerCaller, log });
     this.runtime = new SessionRuntime(this.callers.store, directory, connector, log, options.upstreams);
+    this.held = new PendingCalls(options.requestStates, options.heldCallTimeoutMs);
     this.subscriptions = new Subscriptions((session, id) => this.refuseUpstreamRequest(session, id, false, undefined));
     directory.on("listChanged", (kinds) => this.subscriptions.announce(kinds));
   }
@@ -100,6 +117,7 @@ export class PerRequestBroker implements PerRequestHandler {
   /** Shutdown: listen streams end gracefully, internal sessions end with their upstream sessions. */
   async closeAll(): Promise<void> {
     this.subscriptions.closeAll();
+    this.held.closeAll();
     await this.runtime.closeAll();
   }
 
@@ -151,6 +169,10 @@ export class PerRequestBroker implements PerRequestHandler {
   }
 
   private async serve(request: JsonRpcRequest, meta: RequestMeta, channel: RequestChannel, headers: IncomingHttpHeaders): Promise<void> {
+    if (this.held.isRetry(request.params)) {
+      this.retry(request, meta, channel, headers);
+      return;
+    }
     let session: GatewaySession;
     try {
       session = await this.callers.sessionFor(headers, meta);
@@ -159,16 +181,37 @@ export class PerRequestBroker implements PerRequestHandler {
       channel.respond(errorResponse(request.id, ErrorCode.TransportError, `${err.message} (one internal session per distinct set of client capabilities)`));
       return;
     }
-    const reply = new PerRequestReply(channel, {
-      id: request.id,
-      method: request.method,
-      meta,
-      // A read's contents may be the caller's own: nobody else should be served them from a cache.
-      cacheScope: request.method === Method.ResourcesRead ? "private" : this.listScope(headers),
-      refuseUpstreamRequest: (gatewayId, declared) => this.refuseUpstreamRequest(session, gatewayId, declared, headers),
-    });
     // Under an id of its own: clients of this era may reuse ids freely, the table's in-flight map must not see that.
-    this.table.serve({ session, request: { jsonrpc: "2.0", id: this.internalId(), method: request.method, params: sessionEraParams(request.params) }, channel: reply, headers, runtime: this.runtime, meta });
+    const internal: InternalCall = { session, headers, request, id: this.internalId(), asks: this };
+    const reply = new PerRequestReply(channel, { id: request.id, method: request.method, meta, cacheScope: this.cacheScope(request, headers), internal });
+    this.table.serve({ session, request: { jsonrpc: "2.0", id: internal.id, method: request.method, params: sessionEraParams(request.params) }, channel: reply, headers, runtime: this.runtime, meta });
+  }
+
+  /** A read's contents may be the caller's own: nobody else should be served them from a cache. */
+  private cacheScope(request: JsonRpcRequest, headers: IncomingHttpHeaders): CacheScope {
+    return request.method === Method.ResourcesRead ? "private" : this.listScope(headers);
+  }
+
+  /** A retry with the answers to a held call's questions: the held call answers it. */
+  private retry(request: JsonRpcRequest, meta: RequestMeta, channel: RequestChannel, headers: IncomingHttpHeaders): void {
+    const reply = new PerRequestReply(channel, { id: request.id, method: request.method, meta, cacheScope: this.cacheScope(request, headers) });
+    try {
+      this.held.retry(request.params ?? {}, originOf(request, headers), reply, headers);
+      this.metrics.request(request.method, "ok");
+    } catch (err) {
+      if (!(err instanceof JsonRpcError)) throw err;
+      channel.respond(errorResponse(request.id, err.code, err.message, err.data));
+      this.metrics.request(request.method, "error");
+    }
+  }
+
+  /** An upstream asked a client that can answer: the call is held open and the client asked in an InputRequiredResult. */
+  hold(call: InternalCall, reply: PerRequestReply): HeldCall {
+    return this.held.hold({ client: reply, session: call.session, relay: this.runtime.relay, internalId: call.id, origin: originOf(call.request, call.headers) });
+  }
+
+  refuse(call: InternalCall, gatewayId: JsonRpcId, declared: boolean): void {
+    this.refuseUpstreamRequest(call.session, gatewayId, declared, call.headers);
   }
 
   private internalId(): JsonRpcId {
@@ -176,15 +219,15 @@ export class PerRequestBroker implements PerRequestHandler {
   }
 
   /**
-   * An upstream asked the client something (sampling, elicitation, roots). A 2026-07-28 client
-   * only receives such requests inside an InputRequiredResult, which this gateway does not build
-   * for session-era upstreams yet: the upstream is told at once instead of waiting for its timeout.
+   * An upstream asked the client something (sampling, elicitation, roots) that cannot reach it: a
+   * capability it did not declare, or a request that cannot answer with an InputRequiredResult
+   * (completion, a subscription). The upstream is told at once instead of waiting for its timeout.
    */
   private refuseUpstreamRequest(session: GatewaySession, gatewayId: JsonRpcId, declared: boolean, headers: IncomingHttpHeaders | undefined): void {
     const refusal = declared
       ? errorResponse(gatewayId, ErrorCode.InternalError, "the gateway cannot pass requests to a 2026-07-28 client during a call")
       : errorResponse(gatewayId, ErrorCode.MethodNotFound, "the client did not declare this capability");
-    this.runtime.relay.answerUpstream(session, refusal, headers);
+    void this.runtime.relay.answerUpstream(session, refusal, headers);
   }
 
   /**

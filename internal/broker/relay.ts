@@ -70,21 +70,20 @@ export class Relay {
     };
   }
 
-  /** The client answered a request an upstream sent it: the answer goes back under the upstream's id. */
-  answerUpstream(session: GatewaySession, response: JsonRpcResponse, headers: IncomingHttpHeaders | undefined): void {
+  /** The client answered a request an upstream sent it: the answer goes back under the upstream's id (settles once sent, or not sendable). */
+  answerUpstream(session: GatewaySession, response: JsonRpcResponse, headers: IncomingHttpHeaders | undefined): Promise<void> {
     const forwarded = session.takeForwarded(response.id);
     if (forwarded) {
-      this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response, clientToken(this.directory.server(forwarded.server), headers));
-      return;
+      return this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response, clientToken(this.directory.server(forwarded.server), headers));
     }
     // Forwarded by another replica: the id says where the answer goes.
     const origin = forwardedRequestOrigin(response.id);
     const server = origin && session.recordedUpstream(origin.server) ? this.directory.server(origin.server) : undefined;
     if (!origin || !server || !headers) {
       this.log.debug({ session: session.id, id: response.id }, "response to an unknown request ignored");
-      return;
+      return Promise.resolve();
     }
-    this.replyUpstream(session, this.upstreams.upstreamFor(session, server, headers), origin.upstreamId, response, clientToken(server, headers));
+    return this.replyUpstream(session, this.upstreams.upstreamFor(session, server, headers), origin.upstreamId, response, clientToken(server, headers));
   }
 
   /** The client cancelled a request: stopped here, or by the replica running it (a load balancer may have sent it there). */
@@ -157,8 +156,8 @@ export class Relay {
     return session.notify(message) || this.store.deliverElsewhere(session, message);
   }
 
-  private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse, authorization: string | undefined): void {
-    upstream
+  private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse, authorization: string | undefined): Promise<void> {
+    return upstream
       .then((target) => target.reply({ ...response, id: upstreamId } as JsonRpcResponse, authorization))
       .catch((err: unknown) => {
         this.log.warn({ session: session.id, err: describeUpstreamError(err) }, "could not pass the client's answer upstream");

@@ -123,7 +123,7 @@ export class SessionEraBroker implements McpProtocolHandler<GatewaySession> {
   }
 
   onResponse(session: GatewaySession, response: JsonRpcResponse, headers: IncomingHttpHeaders): void {
-    this.runtime.relay.answerUpstream(session, response, headers);
+    void this.runtime.relay.answerUpstream(session, response, headers);
   }
 
   openStream(session: GatewaySession, stream: EventStream): void {

@@ -214,11 +214,10 @@ describe("MCP 2026-07-28 per request, session-era upstreams", function () {
       expect(error?.data).to.deep.equal({ requiredCapabilities: { sampling: {} } });
     });
 
-    it("a call whose upstream asks a declared capability is answered, not left waiting", async () => {
+    it("a call whose upstream asks a declared capability is answered with an InputRequiredResult, not left waiting", async () => {
       const { status, messages } = await modernPost(gateway.mcpUrl, "tools/call", { name: "a_elicit", arguments: { message: "?" } }, { capabilities: { elicitation: {} } });
       expect(status).to.equal(200);
-      const answer = only(messages);
-      expect(Boolean(answer.error ?? answer.result?.isError), JSON.stringify(answer)).to.equal(true);
+      expect(only(messages).result?.resultType).to.equal("input_required");
     });
 
     it("a client response is refused (-32600, 400) and a notification is accepted (202)", async () => {
