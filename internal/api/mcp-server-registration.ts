@@ -76,11 +76,16 @@ export const MCPServerRegistrationSpecSchema = z
 
 const TransportInUseSchema = z.string().meta({ description: "The transport the broker talks to the server: spec.transport, or for auto the one it detected (absent until it got through)." });
 
+const PROTOCOL_VERSIONS =
+  "MCP revisions the broker speaks with the server, newest first: 2026-07-28 when it reaches the server per request (no upstream sessions), then the session-era revision of its upstream sessions (absent until it got through).";
+const ProtocolVersionsSchema = z.array(z.string()).meta({ description: `The ${PROTOCOL_VERSIONS}` });
+
 export const ServerStatusSchema = z.object({
   name: z.string().min(1).meta({ description: "The HTTPRoute this server is reached through." }),
   toolPrefix: z.string().meta({ description: "Prefix of this server's tool and prompt names." }),
   discoveredTools: z.number().int().min(0).meta({ description: "Tools the broker discovered on this server." }),
   transport: TransportInUseSchema.optional(),
+  protocolVersions: ProtocolVersionsSchema.optional(),
   conditions: ConditionsSchema,
 });
 
@@ -89,6 +94,7 @@ export const MCPServerRegistrationStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional().meta({ description: "The .metadata.generation last reconciled." }),
   discoveredTools: z.number().int().min(0).optional().meta({ description: "Tools the broker discovered on the server (with routeSelector: on all selected servers)." }),
   transport: TransportInUseSchema.optional().meta({ description: "With targetRef: the transport the broker talks to the server: spec.transport, or for auto the one it detected (absent until it got through). With routeSelector: see servers." }),
+  protocolVersions: ProtocolVersionsSchema.optional().meta({ description: `With targetRef: the ${PROTOCOL_VERSIONS} With routeSelector: see servers.` }),
   servers: z
     .array(ServerStatusSchema)
     .optional()

@@ -57,6 +57,7 @@ export const MCP_SERVER_REGISTRATION: ResourceDefinition<"MCPServerRegistration"
     { name: "Servers", type: "string", jsonPath: ".status.readyServers", description: "Servers in use of those registered (one per selected HTTPRoute)", priority: 1 },
     { name: "Selector", type: "string", jsonPath: ".spec.routeSelector", description: "The label selector picking HTTPRoutes", priority: 1 },
     { name: "Transport", type: "string", jsonPath: ".status.transport", description: "The transport the broker talks to the server (for auto: the one detected)", priority: 1 },
+    { name: "Protocol", type: "string", jsonPath: ".status.protocolVersions", description: "The MCP revisions the broker speaks with the server, newest first", priority: 1 },
   ],
 };
 

@@ -13,6 +13,12 @@ export const PublishedServerSchema = z.object({
   totalTools: z.number().int(),
   /** The transport the broker talks to the server: the registry's, or for `auto` the one detected (absent until then). */
   transport: z.string().optional(),
+  /**
+   * The MCP revisions the broker speaks with the server, newest first: the per-request one
+   * (2026-07-28) when it reaches the server without sessions, then the session-era one of its
+   * upstream sessions. Absent until discovery got through.
+   */
+  protocolVersions: z.array(z.string()).optional(),
   /** Exposed tool names, so the controller can check virtual servers against them. */
   tools: z.array(z.string()),
 });

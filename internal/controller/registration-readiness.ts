@@ -9,6 +9,8 @@ export interface Readiness extends Verdict {
   discoveredTools?: number;
   /** The transport the broker talks to the server (for `auto`: the one it detected). */
   transport?: string;
+  /** The MCP revisions the broker speaks with the server, newest first (see the broker status document). */
+  protocolVersions?: string[];
   /** Exposed tool names too long for common clients. */
   longNames: string[];
 }
@@ -28,6 +30,7 @@ export function registrationReadiness(resolution: Resolution, view: ClusterView)
     message: row.message,
     discoveredTools: row.ready ? row.totalTools : 0,
     ...(row.transport === undefined ? {} : { transport: row.transport }),
+    ...(row.protocolVersions === undefined ? {} : { protocolVersions: row.protocolVersions }),
     longNames: namesTooLong(row.tools),
   };
 }

@@ -83,22 +83,32 @@ export class SessionIdSigner {
   }
 
   verifiesFor(purpose: string, body: string, signature: string): boolean {
-    const given = Buffer.from(signature, "base64url");
-    return given.length === SIGNATURE_BYTES && this.verifying.some((key) => timingSafeEqual(given, sign(key, `${purpose}\n${body}`)));
+    const given = signatureBytes(signature);
+    return given !== undefined && this.verifying.some((key) => timingSafeEqual(given, sign(key, `${purpose}\n${body}`)));
   }
 
   check(id: string): SessionIdCheck {
     const parts = id.split(".");
     if (parts.length !== 3) return { valid: false, reason: "malformed" };
     const [random = "", expiry = "", signature = ""] = parts;
-    const given = Buffer.from(signature, "base64url");
-    if (given.length !== SIGNATURE_BYTES) return { valid: false, reason: "malformed" };
+    const given = signatureBytes(signature);
+    if (given === undefined) return { valid: false, reason: "malformed" };
     const body = `${random}.${expiry}`;
     if (!this.verifying.some((key) => timingSafeEqual(given, sign(key, body)))) return { valid: false, reason: "bad signature" };
     const expiresAt = parseInt(expiry, 36) * 1000;
     if (!(expiresAt > Date.now())) return { valid: false, reason: "expired" };
     return { valid: true, expiresAt };
   }
+}
+
+/**
+ * A signature's bytes, only from their one base64url spelling: Node's decoder skips characters
+ * outside the alphabet and ignores the unused bits of the last one, so other spellings of the same
+ * bytes would pass for a token the gateway never issued.
+ */
+function signatureBytes(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, "base64url");
+  return bytes.length === SIGNATURE_BYTES && bytes.toString("base64url") === text ? bytes : undefined;
 }
 
 function sign(key: Key, body: string): Buffer {

@@ -11,6 +11,8 @@ import { listToolNames } from "../helpers/http.js";
 import { cleanupsAfterEach, operatorSuite, type Stack } from "../helpers/operator-suite.js";
 import { within } from "../helpers/poll.js";
 import { GROUP, VERSION } from "../../internal/api/group.js";
+import { LATEST_PROTOCOL_VERSION, PER_REQUEST_PROTOCOL_VERSIONS } from "../../internal/mcp/protocol.js";
+import { startModernUpstream } from "../era2026/modern-upstream.js";
 import { petstoreDocument, startEverything, startPrism, type Peer } from "../kinds/peers.js";
 
 const PETSTORE_TOOLS = 19;
@@ -28,6 +30,8 @@ function configMap(namespace: string, name: string, data: Record<string, string>
 }
 
 const transportOf = (object: CustomObject) => (object.status as { transport?: string } | undefined)?.transport;
+const protocolsOf = (object: CustomObject) => (object.status as { protocolVersions?: string[] } | undefined)?.protocolVersions;
+const serverProtocols = (object: CustomObject) => ((object.status?.servers ?? []) as Array<{ name: string; protocolVersions?: string[] }>).map((server) => [server.name, server.protocolVersions]);
 const serverTransports = (object: CustomObject) => ((object.status?.servers ?? []) as Array<{ name: string; transport?: string }>).map((server) => [server.name, server.transport]);
 
 describe("operator: server kinds (issue 12)", function () {
@@ -95,6 +99,43 @@ describe("operator: server kinds (issue 12)", function () {
     const object = await ready(s, "legacy", (condition, candidate) => isReady(condition) && serverTransports(candidate)[0]?.[1] !== undefined);
     expect(serverTransports(object)).to.deep.equal([[route, "sse"]]);
     expect(transportOf(object)).to.equal(undefined);
+  });
+
+  it("status.protocolVersions and the wide Protocol column say which MCP era the broker speaks with each server", async () => {
+    const s = await cleanups.stack(suite.op, "protocol");
+    const [modernVersion] = PER_REQUEST_PROTOCOL_VERSIONS;
+    const modern = await startModernUpstream("modern");
+    cleanups.add(() => modern.stop());
+    const modernPort = Number(new URL(modern.url).port);
+    const legacy = await cleanups.upstream("legacy");
+    const routes = await Promise.all([s.addRoute("modern", modernPort), s.addRoute("legacy", legacy.port), s.addRoute("picked", modernPort)]);
+    await suite.op.kubectl(["label", "httproute", routes[2], "-n", s.namespace, "era=2026"]);
+    await apply(
+      suite.op,
+      registration(s.namespace, "modern", { toolPrefix: "modern_" }),
+      registration(s.namespace, "legacy", { toolPrefix: "legacy_" }),
+      stringify({ apiVersion: `${GROUP}/${VERSION}`, kind: "MCPServerRegistration", metadata: { name: "picked", namespace: s.namespace }, spec: { routeSelector: { matchLabels: { era: "2026" } }, toolPrefix: "picked_" } }),
+    );
+    const expected = { modern: [modernVersion], legacy: [LATEST_PROTOCOL_VERSION] };
+    for (const [name, versions] of Object.entries(expected)) {
+      const object = await ready(s, name, (condition, candidate) => isReady(condition) && protocolsOf(candidate) !== undefined);
+      expect([name, protocolsOf(object)]).to.deep.equal([name, versions]);
+    }
+    const picked = await ready(s, "picked", (condition, candidate) => isReady(condition) && serverProtocols(candidate)[0]?.[1] !== undefined);
+    expect(serverProtocols(picked)).to.deep.equal([[routes[2], [modernVersion]]]);
+    expect(protocolsOf(picked)).to.equal(undefined);
+
+    const rows = parseTable(await suite.op.kubectl(["get", "mcpsr", "-n", s.namespace, "-o", "wide"]));
+    expect(Object.fromEntries(rows.map((row) => [row.NAME, row.PROTOCOL]))).to.deep.equal({ modern: `["${modernVersion}"]`, legacy: `["${LATEST_PROTOCOL_VERSION}"]`, picked: "" });
+    expect(parseTable(await suite.op.kubectl(["get", "mcpsr", "-n", s.namespace]))[0]).to.not.have.property("PROTOCOL");
+
+    // The broker's status document carries it; /status has both of its sources.
+    const status = (await s.broker.status()).servers as unknown as Array<{ name: string; protocolVersion?: string; perRequestVersion?: string }>;
+    expect(status.find((server) => server.name === `${s.namespace}/modern`)).to.deep.include({ protocolVersion: modernVersion, perRequestVersion: modernVersion });
+
+    // A server the broker cannot reach has none to show.
+    await apply(suite.op, registration(s.namespace, "nowhere", { toolPrefix: "nowhere_" }));
+    expect(protocolsOf(await ready(s, "nowhere", notReadyWith("HTTPRoute")))).to.equal(undefined);
   });
 
   it("an OpenAPI document from a ConfigMap: the Petstore's operations as tools, callable, and an edit of the ConfigMap re-renders them", async () => {

@@ -58,7 +58,7 @@ export class RegistrationReconciler implements Reconciler<ObjectRequest> {
       readiness.longNames.length > 0
         ? setCondition(conditions, { type: TOOL_NAMES_CONDITION, status: "False", reason: "ToolNameTooLong", message: `tool names longer than ${MAX_CLIENT_NAME_LENGTH} characters break common clients: ${readiness.longNames.join(", ")}` }, generation)
         : removeCondition(conditions, TOOL_NAMES_CONDITION);
-    await status.write("MCPServerRegistration", registration, { verdict: readiness, fields: { discoveredTools: readiness.discoveredTools ?? 0, transport: readiness.transport, servers, readyServers }, conditions: nameWarning });
+    await status.write("MCPServerRegistration", registration, { verdict: readiness, fields: { discoveredTools: readiness.discoveredTools ?? 0, transport: readiness.transport, protocolVersions: readiness.protocolVersions, servers, readyServers }, conditions: nameWarning });
     return DONE;
   }
 
@@ -79,6 +79,7 @@ export class RegistrationReconciler implements Reconciler<ObjectRequest> {
       toolPrefix: server.toolPrefix,
       discoveredTools: readiness.discoveredTools ?? 0,
       ...(readiness.transport === undefined ? {} : { transport: readiness.transport }),
+      ...(readiness.protocolVersions === undefined ? {} : { protocolVersions: readiness.protocolVersions }),
       conditions: setCondition(previous.get(server.route)?.conditions, readyCondition(readiness), generation),
     }));
     const ready = each.filter(({ readiness }) => readiness.ready).length;
