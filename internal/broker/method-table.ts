@@ -23,6 +23,7 @@ import { PerRequestUpstream, type PerRequestMeta } from "../upstream/per-request
 import { clientToken } from "./client-token.js";
 import { callerOf } from "./caller-sessions.js";
 import { namesTasksExtension, withoutTasksExtension } from "./capabilities.js";
+import { completeWithClientInput, type BridgedCall } from "./input-bridge.js";
 import type { RequestStates, StateOrigin } from "./request-state.js";
 import type { SessionRuntime } from "./session-runtime.js";
 import { taskNotFound, type TaskIds } from "./task-ids.js";
@@ -320,20 +321,23 @@ export class MethodTable {
       const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       if (perRequest) {
         // No upstream session: the request says who asks, and closing it is its cancellation.
-        const response = await new PerRequestUpstream(this.connector, upstreamTarget(server, server.credential ? { authorization: server.credential } : {})).request(request.method, params, {
+        const upstream = new PerRequestUpstream(this.connector, upstreamTarget(server, server.credential ? { authorization: server.credential } : {}));
+        const options: BridgedCall["options"] = {
           meta: perRequest,
           timeoutMs: this.options.requestTimeoutMs,
           signal: inflight.abort.signal,
           authorization,
           onMessage: (message) => runtime.relay.duringPerRequestCall(message, channel, progressToken),
-        });
+        };
+        const response = await upstream.request(request.method, params, options);
         if ("error" in response) return { error: response.error };
         const result = response.result;
-        if (origin && result.resultType === "input_required") {
-          return { result: { ...result, requestState: this.options.requestStates.seal(origin, typeof result.requestState === "string" ? result.requestState : undefined) } };
-        }
         if (result.resultType === "task") return this.taskCreated(call, server.name, result);
-        return { result };
+        if (result.resultType !== "input_required") return { result };
+        // A 2026-07-28 client retries itself, with the gateway's state; a session-era client knows no
+        // InputRequiredResult, so the gateway asks it for the input and retries for it.
+        if (origin) return { result: { ...result, requestState: this.options.requestStates.seal(origin, typeof result.requestState === "string" ? result.requestState : undefined) } };
+        return await completeWithClientInput({ session, channel, server: server.name, method: request.method, params, upstream, options, deadline: started + this.options.requestTimeoutMs }, result);
       }
       const upstream = await runtime.upstreams.upstreamFor(session, server, headers);
       // Cancelled while the upstream session was opened: the request is never sent.

@@ -7,7 +7,7 @@ import type { ListChange, ServerDirectory } from "../discovery/directory.js";
 import type { Logger } from "../log/logger.js";
 import { errorResponse, ErrorCode, isNotification, isRequest, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { Notification } from "../mcp/protocol.js";
-import { forwardedRequestOrigin, type GatewaySession, type InflightCall } from "../session/session.js";
+import { forwardedRequestOrigin, type GatewaySession, type InflightCall, type RequestAsker } from "../session/session.js";
 import type { SessionStore } from "../session/store.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import { describeUpstreamError } from "../upstream/errors.js";
@@ -156,7 +156,7 @@ export class Relay {
     return session.notify(message) || this.store.deliverElsewhere(session, message);
   }
 
-  private replyUpstream(session: GatewaySession, upstream: Promise<UpstreamSession>, upstreamId: JsonRpcId, response: JsonRpcResponse, authorization: string | undefined): Promise<void> {
+  private replyUpstream(session: GatewaySession, upstream: Promise<RequestAsker>, upstreamId: JsonRpcId, response: JsonRpcResponse, authorization: string | undefined): Promise<void> {
     return upstream
       .then((target) => target.reply({ ...response, id: upstreamId } as JsonRpcResponse, authorization))
       .catch((err: unknown) => {

@@ -2,7 +2,7 @@
 // sessions opened on its behalf, its open GET streams, subscriptions and log level, and the
 // id mappings for requests travelling between it and its upstreams.
 import type { Identity } from "../auth/request-grants.js";
-import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from "../mcp/jsonrpc.js";
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from "../mcp/jsonrpc.js";
 import type { UpstreamSession, UpstreamState } from "../upstream/session.js";
 
 /** A server-to-client channel the transport opened for this session (a GET stream). */
@@ -23,10 +23,19 @@ export function forwardedRequestOrigin(id: unknown): { server: string; upstreamI
   return undefined;
 }
 
+/**
+ * Who asked a request the gateway forwarded to the client, and takes the client's answer (under
+ * the asker's own id): an upstream session, or a bridged call of an upstream without sessions
+ * (broker/input-bridge.ts) waiting for the answers it retries with.
+ */
+export interface RequestAsker {
+  reply(response: JsonRpcResponse, authorization?: string): Promise<void>;
+}
+
 /** A request an upstream sent us, forwarded to the client under a gateway id. */
 export interface ForwardedRequest {
   server: string;
-  upstream: UpstreamSession;
+  upstream: RequestAsker;
   upstreamId: JsonRpcId;
 }
 
@@ -214,7 +223,7 @@ export class GatewaySession {
    * The id also names the server and the upstream's id, so a replica that did not forward the
    * request can still route the answer when the client's POST reaches it.
    */
-  forwardRequest(server: string, upstream: UpstreamSession, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
+  forwardRequest(server: string, upstream: RequestAsker, request: JsonRpcRequest): JsonRpcRequest & { id: string } {
     const id = `gw-${this.nextForwardId++}.${Buffer.from(JSON.stringify([server, request.id])).toString("base64url")}`;
     this.forwarded.set(id, { server, upstream, upstreamId: request.id });
     return { ...request, id };

@@ -43,7 +43,7 @@ describe("MCP 2026-07-28 towards upstreams: an SDK v2 server of that era only", 
 
   it("/status says which era each server speaks", async () => {
     const status = await fetchStatus(gateway.baseUrl);
-    expect(serverStatus(status, "test/modern")).to.include({ protocolVersion: MODERN_VERSION, perRequestVersion: MODERN_VERSION, totalTools: 2 });
+    expect(serverStatus(status, "test/modern")).to.include({ protocolVersion: MODERN_VERSION, perRequestVersion: MODERN_VERSION, totalTools: 8 });
     expect(serverStatus(status, "test/legacy")).to.have.property("protocolVersion").that.matches(/^2025-/);
     expect(serverStatus(status, "test/legacy")).to.not.have.property("perRequestVersion");
   });
