@@ -9,6 +9,7 @@ import { classify, errorResponse, ErrorCode, type JsonRpcId } from "../mcp/jsonr
 import { progressTokenOf, relatedRequest } from "../mcp/related-request.js";
 import type { SessionHeaders, UpstreamConnector, UpstreamTarget } from "./connector.js";
 import { SessionExpiredError, UpstreamProtocolError } from "./errors.js";
+import type { RequestAbort } from "./request-abort.js";
 
 export interface MessageChannel {
   /** Delivers one serialized JSON-RPC message; rejects when it cannot. */
@@ -49,11 +50,11 @@ export class ChannelConnector implements UpstreamConnector {
     return this.channels.has(sessionId);
   }
 
-  async post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, signal?: AbortSignal, onSessionId?: (sessionId: string) => void): Promise<void> {
+  async post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, abort?: RequestAbort, onSessionId?: (sessionId: string) => void): Promise<void> {
     let open: OpenChannel;
     if (session.sessionId === undefined) {
       const id = randomUUID();
-      open = await this.connect(id, target, signal);
+      open = await this.connect(id, target, abort?.signal);
       onSessionId?.(id);
     } else {
       const found = this.channels.get(session.sessionId);
@@ -69,12 +70,12 @@ export class ChannelConnector implements UpstreamConnector {
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         open.waiters.delete(request.id);
-        reject(signal?.reason ?? new Error("aborted"));
+        reject(abort?.reason ?? new Error("aborted"));
       };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (abort?.aborted) return onAbort();
+      abort?.onAbort(onAbort);
       const settle = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
-        signal?.removeEventListener("abort", onAbort);
+        abort?.onAbort(undefined);
         open.waiters.delete(request.id);
         fn(...args);
       };

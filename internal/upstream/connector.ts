@@ -3,6 +3,7 @@
 // upstreams take it as is (UpstreamHttp); legacy SSE, stdio and OpenAPI upstreams are message
 // channels behind a ChannelConnector. Upstreams (upstreams.ts) picks one per server by its registry `transport`.
 import type { RegistryServer, UpstreamTransport } from "../contract/registry.js";
+import type { RequestAbort } from "./request-abort.js";
 
 export interface UpstreamTarget {
   url: string;
@@ -21,9 +22,9 @@ export interface UpstreamConnector {
   /**
    * Sends one JSON-RPC message and feeds every message of the answer to onMessage, in order.
    * onSessionId sees the upstream session's id as soon as it is known. Resolves when the answer
-   * is complete; a SessionExpiredError says the upstream forgot the session.
+   * is complete; a SessionExpiredError says the upstream forgot the session. `abort` stops it.
    */
-  post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, signal?: AbortSignal, onSessionId?: (sessionId: string) => void): Promise<void>;
+  post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, abort?: RequestAbort, onSessionId?: (sessionId: string) => void): Promise<void>;
   /** Opens the server-to-client stream. Resolves false if the server offers none, true when the stream ends. */
   listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean>;
   /** Ends an upstream session; best effort. */

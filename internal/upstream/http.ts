@@ -7,6 +7,7 @@ import { createParser } from "eventsource-parser";
 import { Agent, request } from "undici";
 import { SessionExpiredError, UpstreamConnectTimeoutError, UpstreamFirstByteTimeoutError, UpstreamProtocolError } from "./errors.js";
 import { answerError, LimitedText, PostAnswer, type BodyReader } from "./post-answer.js";
+import type { RequestAbort } from "./request-abort.js";
 
 import type { SessionHeaders, UpstreamConnector, UpstreamTarget } from "./connector.js";
 
@@ -47,14 +48,14 @@ export class UpstreamHttp implements UpstreamConnector {
     session: SessionHeaders,
     body: string,
     onMessage: (message: unknown) => void,
-    signal?: AbortSignal,
+    abort?: RequestAbort,
     onSessionId?: (sessionId: string) => void,
   ): Promise<void> {
     const { origin, path } = splitUrl(target.url);
     const maxBytes = this.options.maxResponseBytes;
     const answer = new PostAnswer({
       session,
-      signal,
+      abort,
       nameError: (err) => this.namedError(err),
       onResponse: (status, headers): BodyReader | undefined => {
         const sessionId = headerValue(headers["mcp-session-id"]);

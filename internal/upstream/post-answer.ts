@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import type { SessionHeaders } from "./connector.js";
+import type { RequestAbort } from "./request-abort.js";
 import { SessionExpiredError, UpstreamHttpError, UpstreamProtocolError, UpstreamRejectedError } from "./errors.js";
 
 /** What reads one answer body, chunk by chunk; feed throws to fail the answer. */
@@ -60,7 +61,7 @@ export interface PostAnswerOptions {
   session: SessionHeaders;
   /** The answer's headers arrived: choose how to read its body (undefined: 202, nothing to read). */
   onResponse(status: number, headers: IncomingHttpHeaders): BodyReader | undefined;
-  signal?: AbortSignal;
+  abort?: RequestAbort;
   /** undici's errors as the gateway names them (connect and first-byte timeouts). */
   nameError(err: Error): unknown;
 }
@@ -74,7 +75,6 @@ export class PostAnswer implements Dispatcher.DispatchHandler {
   private reader?: BodyReader;
   private errorBody?: { status: number; text: LimitedText };
   private failure?: unknown;
-  private removeAbortListener?: () => void;
 
   constructor(private readonly options: PostAnswerOptions) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -84,15 +84,9 @@ export class PostAnswer implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    const signal = this.options.signal;
-    if (!signal) return;
-    const abort = () => controller.abort(signal.reason instanceof Error ? signal.reason : new UpstreamProtocolError("request aborted"));
-    if (signal.aborted) {
-      abort();
-      return;
-    }
-    signal.addEventListener("abort", abort, { once: true });
-    this.removeAbortListener = () => signal.removeEventListener("abort", abort);
+    const abort = this.options.abort;
+    if (abort?.reason) controller.abort(abort.reason);
+    else abort?.onAbort((reason) => controller.abort(reason));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -145,7 +139,7 @@ export class PostAnswer implements Dispatcher.DispatchHandler {
   private settle(err?: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.removeAbortListener?.();
+    this.options.abort?.onAbort(undefined);
     if (err === undefined) this.resolve();
     else this.reject(err);
   }

@@ -7,6 +7,7 @@ import { ChannelConnector } from "./channel.js";
 import { transportOf, type ResolvedTransport, type SessionHeaders, type UpstreamConnector, type UpstreamTarget } from "./connector.js";
 import { UpstreamHttpError } from "./errors.js";
 import { UpstreamHttp, type UpstreamHttpOptions } from "./http.js";
+import type { RequestAbort } from "./request-abort.js";
 import { openSseChannel } from "./sse.js";
 
 /** Picks Streamable HTTP or a message channel per target; `auto` tries Streamable HTTP first and falls back to legacy SSE on a 4xx, as the SDK clients do. */
@@ -32,17 +33,17 @@ export class Upstreams implements UpstreamConnector {
     });
   }
 
-  async post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, signal?: AbortSignal, onSessionId?: (sessionId: string) => void): Promise<void> {
+  async post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, abort?: RequestAbort, onSessionId?: (sessionId: string) => void): Promise<void> {
     if (transportOf(target) !== "auto" || session.sessionId !== undefined || this.detected.has(target.url)) {
-      return this.connector(target, session).post(target, session, body, onMessage, signal, onSessionId);
+      return this.connector(target, session).post(target, session, body, onMessage, abort, onSessionId);
     }
     try {
-      await this.http.post(target, session, body, onMessage, signal, onSessionId);
+      await this.http.post(target, session, body, onMessage, abort, onSessionId);
       this.detected.set(target.url, "streamable-http");
     } catch (err) {
       if (!(err instanceof UpstreamHttpError) || err.status < 400 || err.status >= 500) throw err;
       this.detected.set(target.url, "sse");
-      await this.channels.post(target, session, body, onMessage, signal, onSessionId);
+      await this.channels.post(target, session, body, onMessage, abort, onSessionId);
     }
   }
 

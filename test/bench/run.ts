@@ -1,11 +1,13 @@
 // `make bench`: what the gateway costs compared with calling the upstream directly, measured in the same
 // run on the same machine. Starts a synthetic upstream and the real broker-router, drives both with the
 // same out-of-process load generator, and prints (and saves) a markdown report with PASS/FAIL per target.
-//   node dist/test/bench/run.js [--quick] [--only load,idle,list,kinds,soak] [--soak-seconds S] [--soak-sessions N] [--soak-rate R]
+//   node dist/test/bench/run.js [--quick] [--only load,idle,list,kinds,era2026,soak] [--soak-seconds S] [--soak-sessions N] [--soak-rate R]
 //     [--clients 1,8,32,128] [--leg-seconds S] [--warmup-seconds S] [--configs plain,shared-key,redis,jwt,production]
-//     [--kinds-clients 1,8] [--kinds-leg-seconds S] [--gateway-main PATH] [--cpu-prof-dir DIR] [--out-dir DIR]
+//     [--kinds-clients 1,8] [--kinds-leg-seconds S] [--era2026-clients 1,8,32] [--era2026-leg-seconds S]
+//     [--gateway-main PATH] [--cpu-prof-dir DIR] [--out-dir DIR]
 // --quick shortens every phase (the soak to 1,000 sessions for 20 s); --soak-seconds 0 skips the soak.
 // The kinds phase (kinds.ts) measures a stdio, a legacy SSE and a Streamable HTTP server directly and through the gateway, on SDK clients.
+// The era2026 phase (era2026.ts) measures an SDK v2 client pinned to 2026-07-28 against an SDK v2 upstream, directly and through the gateway.
 // --configs runs the load phase's gateway legs once per configuration (configs.ts), beside each other;
 // --gateway-main runs another build of the broker-router (make bench-compare: a base commit's);
 // --cpu-prof-dir makes every gateway write a CPU profile there when it exits.
@@ -16,12 +18,13 @@ import { join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { parseConfigs, prepareConfigs, type ConfigName } from "./configs.js";
+import { measureEra2026, type Era2026Row } from "./era2026.js";
 import { KINDS, measureKinds, type KindsRow } from "./kinds.js";
 import { judgeSoak, measureSoak, SOAK_FULL, SOAK_QUICK, soakMarkdown, soakProblems, soakTarget, type SoakResult } from "./soak.js";
 import { Child, clientHeaders, cpuSeconds, DEFAULT_LAUNCH, loadgen, loadgenJs, rssKb, withStack, type GatewayLaunch, type GatewayUnderTest } from "./stack.js";
 import { round } from "./stats.js";
 
-const PHASES = ["load", "idle", "list", "kinds", "soak"] as const;
+const PHASES = ["load", "idle", "list", "kinds", "era2026", "soak"] as const;
 const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
@@ -35,6 +38,8 @@ const { values: flags } = parseArgs({
     configs: { type: "string", default: "plain" },
     "kinds-clients": { type: "string", default: "1,8" },
     "kinds-leg-seconds": { type: "string" },
+    "era2026-clients": { type: "string", default: "1,8,32" },
+    "era2026-leg-seconds": { type: "string" },
     "gateway-main": { type: "string" },
     "cpu-prof-dir": { type: "string" },
     "out-dir": { type: "string" },
@@ -77,6 +82,8 @@ if (LEG_MS === 0) throw new Error("--leg-seconds must be more than 0");
 // Twelve legs (three kinds, direct and gateway, at two client counts): shorter than the load phase's by default.
 const KINDS_SETTINGS = { clients: clientCounts("kinds-clients", flags["kinds-clients"]), legMs: secondsFlag("kinds-leg-seconds", flags["kinds-leg-seconds"], quick ? 2_000 : 5_000), warmupMs: WARMUP_MS };
 if (KINDS_SETTINGS.legMs === 0) throw new Error("--kinds-leg-seconds must be more than 0");
+const ERA2026_SETTINGS = { clients: clientCounts("era2026-clients", flags["era2026-clients"]), legMs: secondsFlag("era2026-leg-seconds", flags["era2026-leg-seconds"], quick ? 2_000 : 5_000), warmupMs: WARMUP_MS };
+if (ERA2026_SETTINGS.legMs === 0) throw new Error("--era2026-leg-seconds must be more than 0");
 const CONFIG_NAMES = parseConfigs(flags.configs);
 const launch: GatewayLaunch = {
   main: flags["gateway-main"] ? resolve(flags["gateway-main"]) : DEFAULT_LAUNCH.main,
@@ -88,6 +95,8 @@ const LIST_SERVERS = 100;
 const LIST_TOOLS = 100;
 const LIST_ITERATIONS = quick ? 10 : 50;
 const TARGET = { addedP50Ms: 1, addedP99Ms: 5, throughputRatio: 0.7, idleRssMb: 500, listP50Ms: 20, atClients: 32 };
+/** Issue 10's targets for the 2026-07-28 phase: throughput at 32 clients, added p50 at 1. */
+const ERA2026_TARGET = { throughputRatio: 0.85, atClients: 32, addedP50Ms: 0.3, latencyAtClients: 1 };
 
 const here = import.meta.dirname;
 const repoRoot = resolve(here, "../../..");
@@ -275,16 +284,63 @@ function kindsMarkdown(kinds: KindsRow[] | undefined): string[] {
   return out;
 }
 
+/** Direct vs gateway with the SDK v2 client pinned to 2026-07-28, with both processes' CPU per call. */
+function era2026Markdown(era2026: Era2026Row[] | undefined): string[] {
+  const { clients, legMs, warmupMs } = ERA2026_SETTINGS;
+  const out = [
+    "",
+    "## MCP 2026-07-28: SDK v2 client pinned to 2026-07-28, SDK v2 upstream, direct vs gateway",
+    "",
+    `\`echo\` on an SDK v2 \`createMcpHandler\` upstream that serves only 2026-07-28, directly and as \`modern_echo\` through the gateway (no sessions on either leg); ` +
+      `${clients.join(", ")} clients, ${legMs / 1000} s per leg after ${warmupMs / 1000} s warm-up.`,
+    "",
+  ];
+  if (!era2026) return [...out, "not measured"];
+  out.push(
+    "| clients | direct calls/s | gateway calls/s | ratio | direct p50 | gateway p50 | added p50 | direct p99 | gateway p99 | upstream CPU/call (direct) | upstream CPU/call (gateway leg) | gateway CPU/call | errors direct / gateway |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const { clients: n, direct: d, gateway: g } of era2026) {
+    const ratio = d && g && d.throughput > 0 ? (g.throughput / d.throughput).toFixed(2) : "—";
+    out.push(
+      `| ${n} | ${d?.throughput.toFixed(0) ?? "—"} | ${g?.throughput.toFixed(0) ?? "—"} | ${ratio} | ${ms(d?.p50Ms)} | ${ms(g?.p50Ms)} | ${ms(diff(g?.p50Ms, d?.p50Ms))} | ` +
+        `${ms(d?.p99Ms)} | ${ms(g?.p99Ms)} | ${d ? `${d.upstreamCpuUsPerCall} µs` : "—"} | ${g ? `${g.upstreamCpuUsPerCall} µs` : "—"} | ${g?.gatewayCpuUsPerCall ?? "—"} µs | ${d?.errors ?? "—"} / ${g?.errors ?? "—"} |`,
+    );
+  }
+  return out;
+}
+
+/** Issue 10's two targets for the 2026-07-28 phase; a leg with errors or missing data FAILs. */
+function era2026Targets(era2026: Era2026Row[] | undefined): [string, string, boolean][] {
+  const at = era2026?.find((r) => r.clients === ERA2026_TARGET.atClients);
+  const ratio = at?.gateway && at.direct && at.direct.throughput > 0 ? at.gateway.throughput / at.direct.throughput : NaN;
+  const one = era2026?.find((r) => r.clients === ERA2026_TARGET.latencyAtClients);
+  const added = diff(one?.gateway?.p50Ms, one?.direct?.p50Ms);
+  return [
+    [
+      `2026-07-28: throughput ≥ ${ERA2026_TARGET.throughputRatio * 100}% of direct at ${ERA2026_TARGET.atClients} clients`,
+      Number.isFinite(ratio) ? `${(ratio * 100).toFixed(0)}%` : "—",
+      clean(at?.direct) && clean(at?.gateway) && ratio >= ERA2026_TARGET.throughputRatio,
+    ],
+    [
+      `2026-07-28: added p50 ≤ ${ERA2026_TARGET.addedP50Ms} ms at ${ERA2026_TARGET.latencyAtClients} client`,
+      ms(added),
+      clean(one?.direct) && clean(one?.gateway) && added <= ERA2026_TARGET.addedP50Ms,
+    ],
+  ];
+}
+
 interface Results {
   rows?: LoadRow[];
   idle?: IdleResult;
   list?: ListResult;
   kinds?: KindsRow[];
+  era2026?: Era2026Row[];
   soak?: SoakResult;
 }
 
 /** The report covers the phases that ran (--only); a phase that ran but could not be measured shows as such and FAILs its targets. */
-function report(command: string, started: Date, { rows, idle, list, kinds, soak }: Results): string {
+function report(command: string, started: Date, { rows, idle, list, kinds, era2026, soak }: Results): string {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const out = [
     "# MCP gateway overhead benchmark",
@@ -375,6 +431,10 @@ function report(command: string, started: Date, { rows, idle, list, kinds, soak 
     const cleanLegs = legs.filter(clean).length;
     targets.push(["server kinds: every direct and gateway leg made calls without errors", `${cleanLegs} of ${expected} legs`, cleanLegs === expected]);
   }
+  if (phases.has("era2026")) {
+    out.push(...era2026Markdown(era2026));
+    targets.push(...era2026Targets(era2026));
+  }
   if (phases.has("soak")) {
     const { sessions, seconds } = soakSettings;
     out.push("", `## Soak: ${sessions.toLocaleString("en")} sessions calling tools for ${seconds} s (through the gateway)`, "");
@@ -392,6 +452,9 @@ function report(command: string, started: Date, { rows, idle, list, kinds, soak 
   );
   for (const { kind, clients, direct, gateway } of kinds ?? []) {
     for (const [what, leg] of [["direct", direct], ["gateway", gateway]] as const) if (leg?.errorSample) errorSamples.push(`${kind} ${what} leg, ${clients} clients: ${leg.errorSample}`);
+  }
+  for (const { clients, direct, gateway } of era2026 ?? []) {
+    for (const [what, leg] of [["direct", direct], ["gateway", gateway]] as const) if (leg?.errorSample) errorSamples.push(`2026-07-28 ${what} leg, ${clients} clients: ${leg.errorSample}`);
   }
   if (idle?.errorSample) errorSamples.push(`idle sessions: ${idle.errorSample}`);
   if (soak) errorSamples.push(...soakProblems(soak));
@@ -423,6 +486,10 @@ if (phases.has("kinds")) {
   log(`server kinds (${KINDS.join(", ")}), direct vs gateway`);
   results.kinds = await attempt("server-kinds legs", () => measureKinds(KINDS_SETTINGS, launch, attempt));
 }
+if (phases.has("era2026")) {
+  log("MCP 2026-07-28, direct vs gateway");
+  results.era2026 = await attempt("2026-07-28 legs", () => measureEra2026(ERA2026_SETTINGS, launch, attempt));
+}
 if (phases.has("soak")) {
   log(`soak: ${soakSettings.sessions} sessions calling tools at ${soakSettings.rate} calls/s for ${soakSettings.seconds} s`);
   results.soak = await attempt("soak", () => measureSoak(soakSettings, log, launch));
@@ -431,8 +498,8 @@ if (phases.has("soak")) {
 
 const markdown = report(command, started, results);
 writeFileSync(join(outDir, "report.md"), markdown);
-const { rows, idle, list, kinds, soak } = results;
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, date: started.toISOString(), gatewayMain: launch.main, configs: CONFIG_NAMES, load: rows, idle, list, kinds, soak, problems }, null, 2) + "\n");
+const { rows, idle, list, kinds, era2026, soak } = results;
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, date: started.toISOString(), gatewayMain: launch.main, configs: CONFIG_NAMES, load: rows, idle, list, kinds, era2026, soak, problems }, null, 2) + "\n");
 process.stdout.write(markdown);
 log(`done; report in ${relative(repoRoot, join(outDir, "report.md"))}`);
 process.exit(problems.length ? 1 : 0);
