@@ -67,7 +67,7 @@ describe("bench tools", function () {
         (err: { stderr: string }) => err.stderr,
       );
     expect(await stderrOf([join(here, "run.js"), "--only", "kinds", "--kinds-clients", "0", "--out-dir", dir])).to.include("--kinds-clients: expected whole numbers, got 0");
-    expect(await stderrOf([join(here, "sdk-loadgen.js"), "--transport", "websocket", "--url", "http://127.0.0.1:9/"])).to.include("--transport: expected streamable-http, sse or stdio, got websocket");
+    expect(await stderrOf([join(here, "sdk-loadgen.js"), "--transport", "websocket", "--url", "http://127.0.0.1:9/"])).to.include("--transport: expected streamable-http, sse, modern or stdio, got websocket");
     expect(await stderrOf([join(here, "sdk-loadgen.js"), "--transport", "stdio"])).to.include("--transport stdio needs --command");
   });
 

@@ -60,7 +60,7 @@ const headerText = fc.string({ unit: fc.constantFrom(..."abzAZ09/_-=?.:+ ".split
 
 const methodArb = fc.oneof(
   { arbitrary: fc.constantFrom(...SERVED), weight: 6 },
-  { arbitrary: fc.constantFrom("initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "notifications/initialized", "tasks/get", "sampling/createMessage"), weight: 2 },
+  { arbitrary: fc.constantFrom("initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "notifications/initialized", "sampling/createMessage"), weight: 2 },
   { arbitrary: headerText.filter((text) => text !== ""), weight: 1 },
 );
 const nameArb = fc.oneof(
