@@ -8,11 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { ClosedLoopResult } from "./closed-loop.js";
-import type { Attempt } from "./kinds.js";
+import { sdkLoadgen, type Attempt } from "./kinds.js";
 import { Child, cpuSeconds, startGateways, waitUntilServing, type GatewayLaunch } from "./stack.js";
 
 const here = import.meta.dirname;
-const sdkLoadgenJs = join(here, "sdk-loadgen.js");
 const modernUpstreamJs = join(here, "modern-upstream.js");
 const PREFIX = "modern";
 
@@ -39,16 +38,7 @@ export interface Era2026Row {
 async function leg(url: string, tool: string, clients: number, settings: Era2026Settings, upstream: Child, gateway?: Child): Promise<Era2026Leg> {
   const upstreamBefore = cpuSeconds(upstream.pid);
   const gatewayBefore = gateway ? cpuSeconds(gateway.pid) : 0;
-  const child = new Child("sdk-loadgen (2026-07-28)", sdkLoadgenJs, [
-    ...["--transport", "modern", "--url", url, "--tool", tool, "--arguments", JSON.stringify({ text: "bench payload" })],
-    ...["--concurrency", String(clients), "--duration-ms", String(settings.legMs), "--warmup-ms", String(settings.warmupMs)],
-  ]);
-  let result: ClosedLoopResult;
-  try {
-    result = JSON.parse(await child.line(/^\{/, settings.legMs + settings.warmupMs + 60_000)) as ClosedLoopResult;
-  } finally {
-    await child.stop();
-  }
+  const result = await sdkLoadgen(["--transport", "modern", "--url", url], tool, { text: "bench payload" }, clients, settings);
   const calls = Math.max(result.calls + result.warmupCalls, 1);
   const perCall = (seconds: number) => Math.round((seconds * 1e6) / calls);
   return {

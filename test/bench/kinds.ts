@@ -35,11 +35,14 @@ export interface KindsRow {
 /** Runs a leg; a failure is recorded by the caller instead of aborting the other legs. */
 export type Attempt = <T>(what: string, fn: () => Promise<T>) => Promise<T | undefined>;
 
-/** One sdk-loadgen process calling `tool` (server-everything's echo); resolves with the JSON line it prints. */
-async function sdkLoadgen(target: string[], tool: string, clients: number, settings: KindsSettings): Promise<ClosedLoopResult> {
+/** The arguments of server-everything's echo. */
+const ECHO_ARGUMENTS = { message: "bench payload" };
+
+/** One sdk-loadgen process calling `tool` with `toolArguments`; resolves with the JSON line it prints. */
+export async function sdkLoadgen(target: string[], tool: string, toolArguments: Record<string, unknown>, clients: number, settings: KindsSettings): Promise<ClosedLoopResult> {
   const child = new Child("sdk-loadgen", sdkLoadgenJs, [
     ...target,
-    ...["--tool", tool, "--arguments", JSON.stringify({ message: "bench payload" }), "--concurrency", String(clients)],
+    ...["--tool", tool, "--arguments", JSON.stringify(toolArguments), "--concurrency", String(clients)],
     ...["--duration-ms", String(settings.legMs), "--warmup-ms", String(settings.warmupMs)],
   ]);
   try {
@@ -99,9 +102,9 @@ export async function measureKinds(settings: KindsSettings, launch: GatewayLaunc
     const rows: KindsRow[] = [];
     for (const clients of settings.clients) {
       for (const kind of KINDS) {
-        const directLeg = await attempt(`${kind} direct leg, ${clients} clients`, () => sdkLoadgen(direct[kind], "echo", clients, settings));
+        const directLeg = await attempt(`${kind} direct leg, ${clients} clients`, () => sdkLoadgen(direct[kind], "echo", ECHO_ARGUMENTS, clients, settings));
         const gatewayLeg = await attempt(`${kind} gateway leg, ${clients} clients`, async () => {
-          const leg = await sdkLoadgen(["--transport", "streamable-http", "--url", gateway.url], `${kind}_echo`, clients, settings);
+          const leg = await sdkLoadgen(["--transport", "streamable-http", "--url", gateway.url], `${kind}_echo`, ECHO_ARGUMENTS, clients, settings);
           gateway.child.assertRunning(`the ${clients}-client ${kind} leg`);
           return leg;
         });
