@@ -118,8 +118,10 @@ describe("both bridges on two replicas with Redis: the call on one, its answers 
         await client.close();
         await proxy.stop();
       }
-      const legs = proxy.routed.filter((routed) => routed.method === "tools/call");
-      expect(legs.map((leg) => leg.replica)).to.deep.equal([0, 1, 0]);
+      const legs = proxy.routed.filter((routed) => routed.method === "tools/call").map((leg) => leg.replica);
+      expect(legs).to.have.length(3);
+      expect(legs[1], "each leg on the other replica").to.not.equal(legs[0]);
+      expect(legs[2], "each leg on the other replica").to.equal(legs[0]);
       // The call is held on the first leg's replica: the second leg hopped there, the third was its own.
       expect(hops()).to.have.length(1);
     });
@@ -199,12 +201,13 @@ describe("both bridges on two replicas with Redis: the call on one, its answers 
       const started = performance.now();
       await leaving.stop();
       const refused = (await retry).at(-1);
-      expect(performance.now() - started).to.be.below(3_000);
+      expect(performance.now() - started).to.be.below(5_000);
       expect(refused?.error?.code).to.equal(-32603);
       expect(refused?.error?.message).to.contain("shutting down");
     });
 
     it("the client of a forwarded retry goes away: the holder cancels the call, as for a local retry", async () => {
+      asking.events.length = 0;
       const { key, state } = asked(await call(a, "ask_slow"));
       const abort = new AbortController();
       const retry = streamingPost(
