@@ -28,7 +28,8 @@ interface Waiting {
   replica: string;
   /** Whether the holder was heard from since the last liveness check. */
   heard: boolean;
-  check: NodeJS.Timeout;
+  /** The liveness check, from the moment the retry is published. */
+  check?: NodeJS.Timeout;
   deadline: NodeJS.Timeout;
   gone: () => void;
 }
@@ -57,25 +58,28 @@ export class HeldCallHop implements RetryHop {
   forward(replica: string, retry: ForwardedRetry, client: HeldCallClient): void {
     const ticket = randomUUID();
     const seconds = (ms: number) => Math.round(ms / 100) / 10;
-    const lost = () => this.fail(ticket, errorResponse(null, ErrorCode.InvalidParams, `Invalid params: requestState names a call held by another gateway replica, which did not answer within ${seconds(this.options.ackTimeoutMs)} s (it stopped or restarted, and the call ended with it); send the request again`));
     const waiting: Waiting = {
       client,
       replica,
       heard: false,
-      // Silence since the last look means the holder is gone; else it is asked again.
-      check: setInterval(() => {
-        if (!waiting.heard) return lost();
-        waiting.heard = false;
-        this.publish({ type: "retry-alive", replica, ticket });
-      }, this.options.ackTimeoutMs),
       deadline: setTimeout(() => this.fail(ticket, errorResponse(null, ErrorCode.UpstreamTimeout, `the gateway replica holding the call did not answer within ${seconds(this.options.maxWaitMs)} s`)), this.options.maxWaitMs),
       gone: () => this.settle(ticket, true),
     };
     this.waiting.set(ticket, waiting);
     client.signal.addEventListener("abort", waiting.gone, { once: true });
-    this.shared.publish({ type: "retry", replica, from: this.replica, ticket, ...retry }).catch((err: unknown) => {
-      this.fail(ticket, errorResponse(null, ErrorCode.InternalError, `the gateway replica holding the call cannot be reached (shared store: ${(err as Error).message}); retry later`));
-    });
+    const lost = () => this.fail(ticket, errorResponse(null, ErrorCode.InvalidParams, `Invalid params: requestState names a call held by another gateway replica, which did not answer within ${seconds(this.options.ackTimeoutMs)} s (it stopped or restarted, and the call ended with it); send the request again`));
+    this.shared.publish({ type: "retry", replica, from: this.replica, ticket, ...retry }).then(
+      () => {
+        if (this.waiting.get(ticket) !== waiting) return;
+        // Published: from now on silence since the last look means the holder is gone; else it is asked again.
+        waiting.check = setInterval(() => {
+          if (!waiting.heard) return lost();
+          waiting.heard = false;
+          this.publish({ type: "retry-alive", replica, ticket });
+        }, this.options.ackTimeoutMs);
+      },
+      (err: unknown) => this.fail(ticket, errorResponse(null, ErrorCode.InternalError, `the gateway replica holding the call cannot be reached (shared store: ${(err as Error).message}); retry later`)),
+    );
   }
 
   /** Shutdown (before the held calls end): the replicas waiting on retries served here hear it at once rather than time out. */

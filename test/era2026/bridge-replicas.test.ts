@@ -180,30 +180,46 @@ describe("both bridges on two replicas with Redis: the call on one, its answers 
       expect(refused?.error?.message).to.contain("held by another gateway replica, which did not answer within 2 s");
     });
 
-    it("the holding replica killed while the retry waits there: a clear error within two Redis timeouts", async () => {
-      const doomed = await replica();
-      const { key, state } = asked(await call(doomed, "ask_slow"));
+    /** A call held on a replica of its own, and its retry on `b`, taken by the holder and waiting there; then the holder goes (`end`). */
+    const holderGoesDuringRetry = async (end: (holder: GatewayProcess) => Promise<unknown>): Promise<{ took: number; refused?: Message }> => {
+      const holder = await replica();
+      const { key, state } = asked(await call(holder, "ask_slow"));
       const retry = call(b, "ask_slow", { inputResponses: { [key]: { action: "accept", content: {} } }, requestState: state });
       await eventually(() => events.some((event) => event.type === "retried" && event.outcome?.kind === "accepted"), 5_000, "the holder took the retry");
-      await kill(doomed);
       const started = performance.now();
+      await end(holder);
       const refused = (await retry).at(-1);
-      expect(performance.now() - started).to.be.below(6_000);
+      return { took: performance.now() - started, refused };
+    };
+
+    it("the holding replica killed while the retry waits there: a clear error within two Redis timeouts", async () => {
+      const { took, refused } = await holderGoesDuringRetry(kill);
+      expect(took).to.be.below(6_000);
       expect(refused?.error?.code).to.equal(-32602);
       expect(refused?.error?.message).to.contain("did not answer");
     });
 
     it("the holding replica shut down while the retry waits there: told at once", async () => {
-      const leaving = await replica();
-      const { key, state } = asked(await call(leaving, "ask_slow"));
-      const retry = call(b, "ask_slow", { inputResponses: { [key]: { action: "accept", content: {} } }, requestState: state });
-      await eventually(() => events.some((event) => event.type === "retried" && event.outcome?.kind === "accepted"), 5_000, "the holder took the retry");
-      const started = performance.now();
-      await leaving.stop();
-      const refused = (await retry).at(-1);
-      expect(performance.now() - started).to.be.below(5_000);
+      const { took, refused } = await holderGoesDuringRetry((holder) => holder.stop());
+      expect(took).to.be.below(5_000);
       expect(refused?.error?.code).to.equal(-32603);
       expect(refused?.error?.message).to.contain("shutting down");
+    });
+
+    it("a holder that keeps the retry longer than the waiting replica's upstream timeout: -32011 there, and the call is cancelled", async () => {
+      const impatient = await startGateway(registry, [...args, "--upstream-timeout-seconds", "2"]);
+      try {
+        await eventually(async () => (await fetchStatus(impatient.baseUrl)).healthyServers === 2, 20_000, "both servers ready");
+        asking.events.length = 0;
+        const { key, state } = asked(await call(a, "ask_slow"));
+        const started = performance.now();
+        const refused = (await call(impatient, "ask_slow", { inputResponses: { [key]: { action: "accept", content: {} } }, requestState: state })).at(-1);
+        expect(performance.now() - started).to.be.within(1_800, 4_000);
+        expect(refused?.error).to.deep.equal({ code: -32011, message: "the gateway replica holding the call did not answer within 2 s" });
+        await eventually(() => asking.events.includes("slow call cancelled"), 5_000, "the holder cancelled the call");
+      } finally {
+        await impatient.stop();
+      }
     });
 
     it("the client of a forwarded retry goes away: the holder cancels the call, as for a local retry", async () => {
@@ -256,6 +272,24 @@ describe("both bridges on two replicas with Redis: the call on one, its answers 
       await postMcp(b.mcpUrl, { jsonrpc: "2.0", id: question.id, result: { action: "accept", content: { name: "Lin" } } }, headers);
       await running.ended();
       expect(running.messages().at(-1)).to.have.nested.property("result.content[0].text", "hello Lin");
+    });
+  });
+
+  describe("Redis down", () => {
+    after(async () => {
+      await redis.start();
+    });
+
+    it("a retry for another replica: a clear error at once, the held call left for a retry once Redis is back", async () => {
+      const { key, state } = asked(await call(a, "ask_interview"));
+      await redis.kill();
+      const started = performance.now();
+      const refused = (await call(b, "ask_interview", { inputResponses: { [key]: ACCEPT }, requestState: state })).at(-1);
+      expect(performance.now() - started).to.be.below(3_000);
+      expect(refused?.error?.code).to.equal(-32603);
+      expect(refused?.error?.message).to.contain("cannot be reached (shared store");
+      // The replica holding the call needs no Redis.
+      expect(asked(await call(a, "ask_interview", { inputResponses: { [key]: ACCEPT }, requestState: state })).key).to.be.a("string");
     });
   });
 });
