@@ -97,12 +97,13 @@ async function main(): Promise<void> {
   const signer = new SessionIdSigner(signingKey.keys);
   const keyWatch = keySource.kind === "secret" ? new SigningKeyWatch(keySource.kc, keySource.namespace, keySource.name, log) : undefined;
   await keyWatch?.start(signingKey.keys, (keys) => signer.update(keys, options["session-key-activation-seconds"] * 1000));
+  const shared = options["redis-url"] ? new RedisSessionState({ url: options["redis-url"], commandTimeoutMs: options["redis-timeout-seconds"] * 1000 }) : undefined;
   const sessions = new SessionStore({
     idleTimeoutMs: options["session-idle-timeout-seconds"] * 1000,
     maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
     signer,
     maxSessionsPerClient: options["max-sessions-per-client"],
-    shared: options["redis-url"] ? new RedisSessionState({ url: options["redis-url"], commandTimeoutMs: options["redis-timeout-seconds"] * 1000 }) : undefined,
+    shared,
     log,
   });
   const metrics = new GatewayMetrics({ sessionCount: () => sessions.size, servers: () => directory.catalog.status() });
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     maxSessionsPerCaller: options["max-sessions-per-client"],
     requestStates,
     heldCallTimeoutMs: options["input-required-timeout-seconds"] * 1000,
+    shared,
   });
   await perRequest.start();
   const allowedHosts = options["allowed-hosts"].length > 0 ? options["allowed-hosts"] : defaultAllowedHosts(host);
@@ -185,7 +187,8 @@ async function main(): Promise<void> {
     // Ending upstream sessions is a courtesy to the upstreams; it must not hold the exit hostage.
     const deadline = setTimeout(() => process.exit(0), 5_000);
     deadline.unref();
-    await Promise.all([broker.closeAll(), perRequest.closeAll(), directory.stop()]);
+    // The per-request era first: replicas waiting on its held calls hear of the shutdown before Redis goes.
+    await Promise.all([perRequest.closeAll(), broker.closeAll(), directory.stop()]);
     server.closeAllConnections();
     await http.destroy();
     process.exit(0);

@@ -7,14 +7,16 @@
 // upstream's call stays open here. The retry's inputResponses answer the upstream under its own
 // ids, and the retry waits for what comes next: the result, or the next questions. A question the
 // retry left unanswered is asked again (as MRTR says). A call nobody retries within the TTL ends:
-// its questions are answered with an error and the upstream is told the call is cancelled.
+// its questions are answered with an error and the upstream is told the call is cancelled. A
+// retry that lands on another replica reaches the call through Redis (held-call-hop.ts), where
+// the holder checks it as its own; without Redis it is refused.
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { errorResponse, ErrorCode, isNotification, JsonRpcError, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { Notification } from "../mcp/protocol.js";
 import type { GatewaySession } from "../session/session.js";
 import type { Relay } from "./relay.js";
-import type { RequestStates, StateOrigin } from "./request-state.js";
+import type { PendingAt, RequestStates, StateOrigin } from "./request-state.js";
 
 /** The client side of a held call: the reply of the request answered now (the first one, or a retry). */
 export interface HeldCallClient {
@@ -34,6 +36,8 @@ export interface HeldCallInit {
   /** The internal session the call runs on, and the relay that reaches its upstream session. */
   session: GatewaySession;
   relay: Relay;
+  /** The headers of the request the call was made for: their client token answers the upstream for a retry forwarded by another replica. */
+  headers: IncomingHttpHeaders;
   /** The id the call runs under in that session. */
   internalId: JsonRpcId;
   origin: Omit<StateOrigin, "server">;
@@ -47,10 +51,24 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A retry, verified by the replica it reached, for the replica holding its call. */
+export interface ForwardedRetry {
+  requestState: string;
+  origin: Omit<StateOrigin, "server">;
+  inputResponses: Record<string, unknown>;
+}
+
+/** Carries a retry to the replica its state names (with Redis: held-call-hop.ts). */
+export interface RetryHop {
+  forward(replica: string, retry: ForwardedRetry, client: HeldCallClient): void;
+}
+
 export class PendingCalls {
-  /** Named in every state this replica seals, so a retry that lands elsewhere is told where its call is. */
+  /** Named in every state this replica seals, so a retry that lands elsewhere finds its call. */
   readonly replica = randomUUID();
   private readonly calls = new Map<string, HeldCall>();
+  /** Absent without Redis: a retry for another replica is then refused. */
+  hop?: RetryHop;
 
   constructor(
     readonly states: RequestStates,
@@ -70,17 +88,30 @@ export class PendingCalls {
     return params !== undefined && this.states.isPending(params.requestState);
   }
 
-  /** Hands a retry to its held call; a JsonRpcError (-32602) when its state or answers cannot be used. */
+  /** Hands a retry to its held call, here or on the replica holding it; a JsonRpcError (-32602) when its state or answers cannot be used. */
   retry(params: Params, origin: Omit<StateOrigin, "server">, client: HeldCallClient, headers: IncomingHttpHeaders): void {
     const at = this.states.openPending(params.requestState, origin);
-    if (at.replica !== this.replica) {
-      throw invalidParams("requestState names a call held by another gateway replica; without --redis-url this bridge needs a single replica or session affinity");
+    const responses = params.inputResponses ?? {};
+    if (!isObject(responses)) throw invalidParams("params.inputResponses must be an object");
+    if (at.replica === this.replica) {
+      this.resume(at, responses, client, headers);
+      return;
     }
+    if (!this.hop) throw invalidParams("requestState names a call held by another gateway replica; without --redis-url this bridge needs a single replica or session affinity");
+    this.hop.forward(at.replica, { requestState: params.requestState as string, origin, inputResponses: responses }, client);
+  }
+
+  /** A retry another replica verified and forwarded: checked again as one that came here; the upstream gets its answers with the call's own client token. */
+  retryForwarded(retry: ForwardedRetry, client: HeldCallClient): void {
+    const at = this.states.openPending(retry.requestState, retry.origin);
+    if (at.replica !== this.replica) throw invalidParams("requestState names a call held by another gateway replica");
+    this.resume(at, retry.inputResponses, client, undefined);
+  }
+
+  private resume(at: PendingAt, responses: Record<string, unknown>, client: HeldCallClient, headers: IncomingHttpHeaders | undefined): void {
     const call = this.calls.get(at.handle);
     if (!call) throw invalidParams("requestState names a call that is no longer held (it completed, waited longer than the gateway holds calls, or the gateway restarted)");
     if (at.round !== call.round) throw invalidParams("requestState was already answered; retry with the latest one");
-    const responses = params.inputResponses ?? {};
-    if (!isObject(responses)) throw invalidParams("params.inputResponses must be an object");
     call.retry(client, responses, headers);
   }
 
@@ -156,7 +187,8 @@ export class HeldCall {
     client?.abandon();
   }
 
-  retry(client: HeldCallClient, responses: Record<string, unknown>, headers: IncomingHttpHeaders): void {
+  /** The retry's answers go upstream with its own client token, or (forwarded by another replica: none travels) the call's. */
+  retry(client: HeldCallClient, responses: Record<string, unknown>, headers: IncomingHttpHeaders | undefined): void {
     for (const key of this.asks.keys()) {
       if (Object.hasOwn(responses, key) && !isObject(responses[key])) throw invalidParams(`params.inputResponses.${key} must be an object`);
     }
@@ -166,7 +198,7 @@ export class HeldCall {
     for (const [key, ask] of this.asks) {
       if (!Object.hasOwn(responses, key)) continue;
       this.asks.delete(key);
-      void this.init.relay.answerUpstream(this.init.session, { jsonrpc: "2.0", id: ask.id, result: responses[key] as Record<string, unknown> }, headers);
+      void this.init.relay.answerUpstream(this.init.session, { jsonrpc: "2.0", id: ask.id, result: responses[key] as Record<string, unknown> }, headers ?? this.init.headers);
     }
     this.client = client;
     client.signal.addEventListener("abort", this.clientGone, { once: true });

@@ -16,12 +16,14 @@ import { errorResponse, ErrorCode, JsonRpcError, resultResponse, type JsonRpcId,
 import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod, TaskMethod } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { GatewaySession } from "../session/session.js";
+import type { RedisSessionState } from "../session/shared-state.js";
 import type { PerRequestChannel, PerRequestHandler, RequestMeta } from "../transport/per-request-http.js";
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { UpstreamConnector } from "../upstream/connector.js";
 import { callerOf, CallerSessions } from "./caller-sessions.js";
 import { mergedInstructions, perRequestCapabilities } from "./capabilities.js";
 import { VIRTUAL_SERVER_HEADER, type MethodTable } from "./method-table.js";
+import { HeldCallHop } from "./held-call-hop.js";
 import { PendingCalls, type HeldCall } from "./pending-calls.js";
 import { PerRequestReply, type CacheScope, type InternalCall, type UpstreamAsks } from "./per-request-reply.js";
 import type { RequestStates, StateOrigin } from "./request-state.js";
@@ -39,6 +41,8 @@ export interface PerRequestBrokerOptions {
   requestStates: RequestStates;
   /** How long a call held for the client's answers waits for its retry. */
   heldCallTimeoutMs: number;
+  /** With Redis, a retry that lands on another replica reaches the one holding its call. */
+  shared?: RedisSessionState;
 }
 
 /** The methods the session-era table serves for this era too. */
@@ -89,6 +93,7 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
   private readonly callers: CallerSessions;
   /** Calls held open while their client answers an upstream's requests. */
   private readonly held: PendingCalls;
+  private readonly hop?: HeldCallHop;
   /** Serves the internal sessions: their upstream sessions and relaying. */
   private readonly runtime: SessionRuntime;
   private readonly subscriptions: Subscriptions;
@@ -105,18 +110,26 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
     this.callers = new CallerSessions({ idleTimeoutMs: options.idleTimeoutMs, maxLifetimeMs: options.maxLifetimeMs, maxSessionsPerCaller: options.maxSessionsPerCaller, log });
     this.runtime = new SessionRuntime(this.callers.store, directory, connector, log, options.upstreams);
     this.held = new PendingCalls(options.requestStates, options.heldCallTimeoutMs);
+    if (options.shared) {
+      // The holder answers within a Redis command's time; the call itself within the upstream timeout.
+      this.hop = new HeldCallHop(this.held, options.shared, log, { ackTimeoutMs: options.shared.options.commandTimeoutMs, maxWaitMs: options.upstreams.requestTimeoutMs });
+      this.held.hop = this.hop;
+    }
     this.subscriptions = new Subscriptions((session, id) => this.refuseUpstreamRequest(session, id, false, undefined));
     directory.on("listChanged", (kinds) => this.subscriptions.announce(kinds));
   }
 
-  /** Starts expiring internal sessions and idle upstream sessions. */
-  start(): Promise<void> {
-    return this.runtime.start();
+  /** Starts expiring internal sessions and idle upstream sessions, and (with Redis) taking retries of held calls from other replicas. */
+  async start(): Promise<void> {
+    await this.runtime.start();
+    // Not awaited: the subscription completes (and is renewed) whenever Redis is there.
+    this.hop?.start().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "shared store unavailable; retries of held calls from other replicas wait for it"));
   }
 
   /** Shutdown: listen streams end gracefully, internal sessions end with their upstream sessions. */
   async closeAll(): Promise<void> {
     this.subscriptions.closeAll();
+    this.hop?.close();
     this.held.closeAll();
     await this.runtime.closeAll();
   }
@@ -207,7 +220,7 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
 
   /** An upstream asked a client that can answer: the call is held open and the client asked in an InputRequiredResult. */
   hold(call: InternalCall, reply: PerRequestReply): HeldCall {
-    return this.held.hold({ client: reply, session: call.session, relay: this.runtime.relay, internalId: call.id, origin: originOf(call.request, call.headers) });
+    return this.held.hold({ client: reply, session: call.session, relay: this.runtime.relay, headers: call.headers, internalId: call.id, origin: originOf(call.request, call.headers) });
   }
 
   refuse(call: InternalCall, gatewayId: JsonRpcId, declared: boolean): void {

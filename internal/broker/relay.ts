@@ -70,20 +70,32 @@ export class Relay {
     };
   }
 
-  /** The client answered a request an upstream sent it: the answer goes back under the upstream's id (settles once sent, or not sendable). */
+  /**
+   * The client answered a request an upstream sent it: the answer goes back under the upstream's id
+   * (settles once sent, or not sendable). A request this replica did not send was asked by a call
+   * on another one: the id names the upstream, whose upstream session this replica reaches as well
+   * as that one; anything else (the question of a call to an upstream without sessions, waiting on
+   * the replica running it) is handed to the other replicas, and the one running the call takes it.
+   */
   answerUpstream(session: GatewaySession, response: JsonRpcResponse, headers: IncomingHttpHeaders | undefined): Promise<void> {
-    const forwarded = session.takeForwarded(response.id);
-    if (forwarded) {
-      return this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response, clientToken(this.directory.server(forwarded.server), headers));
-    }
-    // Forwarded by another replica: the id says where the answer goes.
+    const here = this.answerHere(session, response, headers);
+    if (here) return here;
     const origin = forwardedRequestOrigin(response.id);
     const server = origin && session.recordedUpstream(origin.server) ? this.directory.server(origin.server) : undefined;
-    if (!origin || !server || !headers) {
-      this.log.debug({ session: session.id, id: response.id }, "response to an unknown request ignored");
-      return Promise.resolve();
-    }
-    return this.replyUpstream(session, this.upstreams.upstreamFor(session, server, headers), origin.upstreamId, response, clientToken(server, headers));
+    if (origin && server && headers) return this.replyUpstream(session, this.upstreams.upstreamFor(session, server, headers), origin.upstreamId, response, clientToken(server, headers));
+    if (!origin || !this.store.answerElsewhere(session, response)) this.log.debug({ session: session.id, id: response.id }, "response to an unknown request ignored");
+    return Promise.resolve();
+  }
+
+  /**
+   * The answer to a request this replica sent the client, to whoever asked it (settles once sent);
+   * undefined when it sent none under that id. Handed over by another replica, it comes without
+   * the client's headers: the asker then gets no client token (none travels between replicas).
+   */
+  answerHere(session: GatewaySession, response: JsonRpcResponse, headers: IncomingHttpHeaders | undefined): Promise<void> | undefined {
+    const forwarded = session.takeForwarded(response.id);
+    if (!forwarded) return undefined;
+    return this.replyUpstream(session, Promise.resolve(forwarded.upstream), forwarded.upstreamId, response, clientToken(this.directory.server(forwarded.server), headers));
   }
 
   /** The client cancelled a request: stopped here, or by the replica running it (a load balancer may have sent it there). */

@@ -32,6 +32,7 @@ export class SessionRuntime {
       expired: (session) => void this.upstreams.close(session, "expired", true),
       closedElsewhere: (session) => void this.upstreams.close(session, "ended on another replica", false),
       cancelledElsewhere: (session, params) => this.relay.cancel(session, params),
+      answeredElsewhere: (session, response) => void this.relay.answerHere(session, response, undefined),
     });
     this.upstreams.startSweeping();
   }

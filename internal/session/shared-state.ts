@@ -5,8 +5,8 @@
 // not reopened). A sorted set orders sessions by idle deadline so that exactly one replica
 // claims each expired session and closes its upstream sessions. Every key has a TTL.
 import { Redis } from "ioredis";
-import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import type { UpstreamState } from "../upstream/session.js";
+import { parseChannelEvent, type ChannelEvent } from "./channel-events.js";
 import type { SessionInit } from "./session.js";
 
 /** What a replica reads to serve a session it has not seen before. */
@@ -19,13 +19,6 @@ export interface StoredSession {
   /** Server name -> the upstream session opened for this client there. */
   upstreams: Map<string, UpstreamState>;
 }
-
-/** Broadcast to every replica: a session ended, or a message must reach a client stream held elsewhere. */
-export type SessionEvent =
-  | { type: "closed"; session: string }
-  | { type: "deliver"; session: string; message: JsonRpcMessage }
-  /** A client's notifications/cancelled, for the replica running the request it names. */
-  | { type: "cancel"; session: string; params: Record<string, unknown> };
 
 const PREFIX = "mcp-gw:";
 const EXPIRY_KEY = `${PREFIX}expiry`;
@@ -57,8 +50,11 @@ export interface RedisSessionStateOptions {
 export class RedisSessionState {
   readonly client: Redis;
   private readonly subscriber: Redis;
+  /** Every part of the broker that listens on the events channel; one subscription serves them all. */
+  private readonly listeners: Array<(event: ChannelEvent) => void> = [];
+  private subscribed?: Promise<void>;
 
-  constructor(options: RedisSessionStateOptions) {
+  constructor(readonly options: RedisSessionStateOptions) {
     // No offline queue: while Redis is away, commands fail at once and the broker answers from
     // what it holds, rather than stalling every request until the reconnect.
     const settings = { commandTimeout: options.commandTimeoutMs, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
@@ -151,18 +147,23 @@ export class RedisSessionState {
     return claimed;
   }
 
-  async publish(event: SessionEvent): Promise<void> {
+  async publish(event: ChannelEvent): Promise<void> {
     await this.client.publish(EVENTS_CHANNEL, JSON.stringify(event));
   }
 
-  async subscribe(listener: (event: SessionEvent) => void): Promise<void> {
+  /** Hands every valid event of the channel to `listener` (settles once subscribed). */
+  subscribe(listener: (event: ChannelEvent) => void): Promise<void> {
+    this.listeners.push(listener);
+    this.subscribed ??= this.listen();
+    return this.subscribed;
+  }
+
+  private async listen(): Promise<void> {
     this.subscriber.on("message", (channel: string, text: string) => {
       if (channel !== EVENTS_CHANNEL) return;
-      try {
-        listener(JSON.parse(text) as SessionEvent);
-      } catch {
-        // Only replicas publish here; a message we cannot read is not ours to act on.
-      }
+      // Only replicas publish here; what is not one of their events is not ours to act on.
+      const event = parseChannelEvent(text);
+      if (event) for (const listener of this.listeners) listener(event);
     });
     await this.subscriber.subscribe(EVENTS_CHANNEL);
   }

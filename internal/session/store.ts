@@ -5,8 +5,9 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/logger.js";
 import { SessionQuota } from "../limits/session-quota.js";
-import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { JsonRpcMessage, JsonRpcResponse } from "../mcp/jsonrpc.js";
 import type { UpstreamState } from "../upstream/session.js";
+import { isSessionEvent } from "./channel-events.js";
 import { GatewaySession, type SessionInit } from "./session.js";
 import type { SessionIdSigner } from "./session-id.js";
 import type { RedisSessionState, StoredSession } from "./shared-state.js";
@@ -30,6 +31,8 @@ export interface SessionLifecycle {
   closedElsewhere(session: GatewaySession): void;
   /** A client cancelled a request on another replica: stop it if it runs here. */
   cancelledElsewhere(session: GatewaySession, params: Record<string, unknown>): void;
+  /** A client answered, on another replica, a request it was sent: take it if a call here asked it. */
+  answeredElsewhere(session: GatewaySession, response: JsonRpcResponse): void;
 }
 
 /** Claimed per sweep, so one sweep stays short even after a long outage. */
@@ -205,18 +208,28 @@ export class SessionStore {
     if (this.options.shared) this.write(this.options.shared.publish({ type: "cancel", session: session.id, params }));
   }
 
+  /** Hands a client's answer to the replica whose call asked the request (this one did not); false without Redis. */
+  answerElsewhere(session: GatewaySession, response: JsonRpcResponse): boolean {
+    if (!this.options.shared) return false;
+    this.write(this.options.shared.publish({ type: "answer", session: session.id, response }));
+    return true;
+  }
+
   async start(lifecycle: SessionLifecycle): Promise<void> {
     const shared = this.options.shared;
     if (shared) {
       if (!(await shared.connected(5_000))) this.options.log.warn("Redis not reachable yet; new sessions are refused until it is");
       // Not awaited: the subscription completes (and is renewed) whenever Redis is there.
       const subscribed = shared.subscribe((event) => {
+        if (!isSessionEvent(event)) return;
         const session = this.sessions.get(event.session);
         if (!session) return;
         if (event.type === "deliver") {
           session.notify(event.message);
         } else if (event.type === "cancel") {
           lifecycle.cancelledElsewhere(session, event.params);
+        } else if (event.type === "answer") {
+          lifecycle.answeredElsewhere(session, event.response);
         } else {
           this.forget(session);
           lifecycle.closedElsewhere(session);
