@@ -20,6 +20,7 @@ import type { RequestMeta } from "../transport/per-request-http.js";
 import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
 import { describeUpstreamError, UpstreamRejectedError, UpstreamTimeoutError } from "../upstream/errors.js";
 import { PerRequestUpstream, type PerRequestMeta } from "../upstream/per-request.js";
+import { RequestAbort } from "../upstream/request-abort.js";
 import { clientToken } from "./client-token.js";
 import { callerOf } from "./caller-sessions.js";
 import { namesTasksExtension, withoutTasksExtension } from "./capabilities.js";
@@ -309,7 +310,7 @@ export class MethodTable {
       if (own === undefined) delete params.requestState;
       else params.requestState = own;
     }
-    const inflight: InflightCall = { server: server.name, abort: new AbortController(), authorization };
+    const inflight: InflightCall = { server: server.name, abort: new RequestAbort(), authorization };
     // A second request under an id still in flight would take over the first one's cancellation and answer.
     if (!session.beginCall(request.id, inflight)) throw new JsonRpcError(ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session`);
     // The client going away ends the call as its cancellation does.
@@ -325,6 +326,8 @@ export class MethodTable {
         const options: BridgedCall["options"] = {
           meta: perRequest,
           timeoutMs: this.options.requestTimeoutMs,
+          abort: inflight.abort,
+          // For the bridge's own waits for the client, when an upstream asks for input.
           signal: inflight.abort.signal,
           authorization,
           onMessage: (message) => runtime.relay.duringPerRequestCall(message, channel, progressToken),
@@ -341,18 +344,18 @@ export class MethodTable {
       }
       const upstream = await runtime.upstreams.upstreamFor(session, server, headers);
       // Cancelled while the upstream session was opened: the request is never sent.
-      if (inflight.abort.signal.aborted) return { none: true };
+      if (inflight.abort.aborted) return { none: true };
       inflight.upstream = upstream;
       const response = await upstream.request(request.method, params, {
         timeoutMs: this.options.requestTimeoutMs,
-        signal: inflight.abort.signal,
+        abort: inflight.abort,
         onUpstreamId: (id) => (inflight.upstreamId = id),
         authorization,
         onMessage: (message) => runtime.relay.duringCall(session, server.name, upstream, message, channel, progressToken),
       });
       return "error" in response ? { error: response.error } : { result: response.result };
     } catch (err) {
-      if (inflight.abort.signal.aborted) return { none: true };
+      if (inflight.abort.aborted) return { none: true };
       if (err instanceof UpstreamRejectedError) return { error: err.error };
       const reason = describeUpstreamError(err);
       this.log.debug({ session: session.id, server: server.name, method: request.method, err: reason }, "forwarded request failed");

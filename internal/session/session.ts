@@ -3,6 +3,7 @@
 // id mappings for requests travelling between it and its upstreams.
 import type { Identity } from "../auth/request-grants.js";
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from "../mcp/jsonrpc.js";
+import type { RequestAbort } from "../upstream/request-abort.js";
 import type { UpstreamSession, UpstreamState } from "../upstream/session.js";
 
 /** A server-to-client channel the transport opened for this session (a GET stream). */
@@ -44,7 +45,7 @@ export interface InflightCall {
   upstream?: UpstreamSession;
   upstreamId?: JsonRpcId;
   /** Aborted when the client cancels the request or goes away: the gateway stops waiting for the upstream. */
-  abort: AbortController;
+  abort: RequestAbort;
   /** The client token the request carries, for an upstream that takes it (a cancellation the gateway sends on its own). */
   authorization?: string;
 }

@@ -1,6 +1,6 @@
 // One request to an upstream and its answer, whichever era it speaks: the upstream's own
 // notifications and requests are passed on as they arrive, the answer resolves, the caller's
-// signal and the request's timeout abort it.
+// abort and the request's timeout stop it.
 import { classify, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import type { SessionHeaders, UpstreamConnector, UpstreamTarget } from "./connector.js";
 import { UpstreamProtocolError, UpstreamTimeoutError } from "./errors.js";
@@ -9,7 +9,8 @@ import { RequestAbort } from "./request-abort.js";
 export interface ExchangeOptions {
   /** Notifications and server-to-client requests the upstream sends while answering. */
   onMessage?: (message: JsonRpcMessage) => void;
-  signal?: AbortSignal;
+  /** The caller's: stops the request (its hook is exchange()'s while the request is out, so one request at a time). */
+  abort?: RequestAbort;
   timeoutMs: number;
   /** The Authorization of the client request being served, for upstreams that take the client's token. */
   authorization?: string;
@@ -39,11 +40,12 @@ export function exchange(
     timedOut = true;
     abort.abort(new UpstreamTimeoutError(options.timeoutMs));
   }, options.timeoutMs);
-  const onCallerAbort = () => abort.abort(new UpstreamProtocolError("request aborted"));
-  options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  const caller = options.abort;
+  if (caller?.aborted) abort.abort(new UpstreamProtocolError("request aborted"));
+  else caller?.onAbort(() => abort.abort(new UpstreamProtocolError("request aborted")));
   const done = () => {
     clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onCallerAbort);
+    caller?.onAbort(undefined);
   };
   return new Promise<JsonRpcResponse>((resolve, reject) => {
     let answered = false;

@@ -4,6 +4,8 @@
 // promoted (issue 9: 14 MB promoted per scavenge instead of 0.7, scavenges of 13 ms instead of
 // 1.7, a third of the gateway's CPU per call; `--trace-gc` under `make bench --only load`).
 // Connectors that need a real AbortSignal (opening a stdio or legacy SSE channel) get one on demand.
+// A call's own abort (the client cancelled or went away) is one too, handed to exchange(), which
+// takes the hook while its request is out.
 
 export class RequestAbort {
   private why?: Error;
@@ -19,7 +21,7 @@ export class RequestAbort {
   }
 
   /** Stops the request: the connector's hook runs at once (once only). */
-  abort(reason: Error): void {
+  abort(reason: Error = new Error("aborted")): void {
     if (this.why) return;
     this.why = reason;
     this.hook?.(reason);

@@ -6,6 +6,7 @@ import { expect } from "chai";
 import type { JsonRpcId, JsonRpcMessage } from "../../internal/mcp/jsonrpc.js";
 import { UpstreamProtocolError, UpstreamTimeoutError } from "../../internal/upstream/errors.js";
 import { UpstreamHttp } from "../../internal/upstream/http.js";
+import { RequestAbort } from "../../internal/upstream/request-abort.js";
 import { UpstreamSession, type UpstreamSessionOptions, type UpstreamState } from "../../internal/upstream/session.js";
 import { startRawUpstream } from "../fixtures/raw-upstream.js";
 import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
@@ -130,20 +131,25 @@ describe("unit: UpstreamSession", () => {
     expect(await whoami(), "the next request without one carries none").to.equal(null);
   });
 
-  it("a request that outlives its timeout fails with UpstreamTimeoutError; the caller's signal aborts it", async () => {
+  it("a request that outlives its timeout fails with UpstreamTimeoutError; the caller's abort stops it, also one aborted before it went out", async () => {
     const s = session(upstream.url);
     const slow = { name: "slow", arguments: { steps: 1, delayMs: 2_000 } };
     let timedOut: unknown;
     await s.request("tools/call", slow, { timeoutMs: 100 }).catch((err: unknown) => (timedOut = err));
     expect(timedOut).to.be.instanceOf(UpstreamTimeoutError);
     expect((timedOut as Error).message).to.equal("timed out after 100 ms");
-    const caller = new AbortController();
-    const aborted = s.request("tools/call", slow, { ...TIMEOUT, signal: caller.signal }).then(
-      () => "answered",
-      (err: unknown) => (err instanceof UpstreamTimeoutError ? "timeout" : "aborted"),
-    );
+    const outcome = (abort: RequestAbort) =>
+      s.request("tools/call", slow, { ...TIMEOUT, abort }).then(
+        () => "answered",
+        (err: unknown) => (err instanceof UpstreamTimeoutError ? "timeout" : "aborted"),
+      );
+    const caller = new RequestAbort();
+    const aborted = outcome(caller);
     setTimeout(() => caller.abort(), 50);
     expect(await aborted).to.equal("aborted");
+    const early = new RequestAbort();
+    early.abort();
+    expect(await outcome(early)).to.equal("aborted");
   });
 
   it("close() ends the upstream session; afterwards requests are refused", async () => {
