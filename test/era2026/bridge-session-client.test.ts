@@ -23,7 +23,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { Client as ClientV2, StreamableHTTPClientTransport as StreamableHTTPClientTransportV2 } from "@modelcontextprotocol/client";
 import { eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
-import { JSON_AND_SSE, openRawSession, postMcp, sseMessages } from "../helpers/http.js";
+import { openRawSession, postMcp, streamingPost } from "../helpers/http.js";
 import { sleep } from "../helpers/poll.js";
 import { fetchStatus, registryYaml } from "../helpers/registry.js";
 import { textOf } from "../helpers/mcp-client.js";
@@ -103,35 +103,6 @@ async function mcpError(promise: Promise<unknown>): Promise<McpError> {
     throw err;
   }
   throw new Error("expected the call to fail");
-}
-
-/** A POST whose SSE answer is read as it comes: the messages so far, and a way to wait for one. */
-async function streamingPost(url: string, body: unknown, headers: Record<string, string>, abort: AbortController) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: JSON_AND_SSE, ...headers }, body: JSON.stringify(body), signal: abort.signal });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  let ended = false;
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  })()
-    .catch(() => undefined)
-    .finally(() => (ended = true));
-  const messages = () => sseMessages(text.slice(0, text.lastIndexOf("\n\n") + 2)) as Array<Record<string, unknown>>;
-  return {
-    status: res.status,
-    contentType: res.headers.get("content-type") ?? "",
-    messages,
-    next: (predicate: (message: Record<string, unknown>) => boolean) => eventually(() => messages().find(predicate), 10_000, "a message on the call's stream"),
-    ended: async () => {
-      await pump;
-      return ended;
-    },
-  };
 }
 
 /**

@@ -1,4 +1,5 @@
 // Raw HTTP calls to the gateway's /mcp, for tests that check the transport byte by byte.
+import { eventually } from "./gateway-process.js";
 
 export const JSON_AND_SSE = "application/json, text/event-stream";
 
@@ -83,4 +84,33 @@ export async function listToolNames(mcpUrl: string, headers: Record<string, stri
   const answer = list.messages[0] as { result?: { tools: Array<{ name: string }> } } | undefined;
   if (!answer?.result) throw new Error(`tools/list failed: ${list.text}`);
   return answer.result.tools.map((tool) => tool.name);
+}
+
+/** A POST whose SSE answer is read as it comes: the messages so far, and a way to wait for one. */
+export async function streamingPost(url: string, body: unknown, headers: Record<string, string>, abort: AbortController) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: JSON_AND_SSE, ...headers }, body: JSON.stringify(body), signal: abort.signal });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let ended = false;
+  const pump = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  })()
+    .catch(() => undefined)
+    .finally(() => (ended = true));
+  const messages = () => sseMessages(text.slice(0, text.lastIndexOf("\n\n") + 2)) as Array<Record<string, unknown>>;
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type") ?? "",
+    messages,
+    next: (predicate: (message: Record<string, unknown>) => boolean) => eventually(() => messages().find(predicate), 10_000, "a message on the call's stream"),
+    ended: async () => {
+      await pump;
+      return ended;
+    },
+  };
 }
