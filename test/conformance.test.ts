@@ -30,6 +30,15 @@ function registryYaml(upstreamUrl: string): string {
 `;
 }
 
+/** Runs the suite against `url`: every active scenario must pass. */
+async function expectEveryScenarioPasses(url: string): Promise<void> {
+  const result = await runConformance(url, { timeoutMs: SUITE_TIMEOUT_MS });
+  const report = formatConformance(result);
+  expect(result.failed, report).to.deep.equal([]);
+  expect(result.total, report).to.equal(ACTIVE_SCENARIOS);
+  expect(result.passed, report).to.equal(ACTIVE_SCENARIOS);
+}
+
 /** The gateway connects to upstreams in the background; the suite needs the tools listed first. */
 async function waitForUpstreamTools(mcpUrl: string): Promise<void> {
   await eventually(
@@ -62,11 +71,7 @@ describe("MCP conformance suite", function () {
   });
 
   it("passes every active scenario against the conformance server directly", async () => {
-    const result = await runConformance(upstream.url, { timeoutMs: SUITE_TIMEOUT_MS });
-    const report = formatConformance(result);
-    expect(result.failed, report).to.deep.equal([]);
-    expect(result.total, report).to.equal(ACTIVE_SCENARIOS);
-    expect(result.passed, report).to.equal(ACTIVE_SCENARIOS);
+    await expectEveryScenarioPasses(upstream.url);
   });
 
   // The negative control: the harness must be able to fail, or the passes above prove nothing.
@@ -96,11 +101,7 @@ describe("MCP conformance suite", function () {
     });
 
     it("passes every active scenario with an empty tool prefix", async () => {
-      const result = await runConformance(gateway!.mcpUrl, { timeoutMs: SUITE_TIMEOUT_MS });
-      const report = formatConformance(result);
-      expect(result.failed, report).to.deep.equal([]);
-      expect(result.total, report).to.equal(ACTIVE_SCENARIOS);
-      expect(result.passed, report).to.equal(ACTIVE_SCENARIOS);
+      await expectEveryScenarioPasses(gateway!.mcpUrl);
     });
   });
 
@@ -124,11 +125,7 @@ describe("MCP conformance suite", function () {
     });
 
     it("passes every active scenario", async () => {
-      const result = await runConformance(gateway!.mcpUrl, { timeoutMs: SUITE_TIMEOUT_MS });
-      const report = formatConformance(result);
-      expect(result.failed, report).to.deep.equal([]);
-      expect(result.total, report).to.equal(ACTIVE_SCENARIOS);
-      expect(result.passed, report).to.equal(ACTIVE_SCENARIOS);
+      await expectEveryScenarioPasses(gateway!.mcpUrl);
     });
   });
 });

@@ -37,50 +37,53 @@ async function rawSession(mcpUrl: string, capabilities: Record<string, unknown>)
   };
 }
 
+/** The fixture upstream `alpha` behind a gateway started with `args`, for the describe block that calls it. */
+function alphaBehindGateway(args: string[] = []): { alpha: UpstreamServer; gateway: GatewayProcess } {
+  const peers = {} as { alpha: UpstreamServer; gateway: GatewayProcess };
+  before(async () => {
+    peers.alpha = await startUpstreamServer({ name: "alpha" });
+    peers.gateway = await startGateway(registryYaml([{ name: "ns/alpha", url: peers.alpha.url, prefix: "a_" }]), args);
+    await eventually(async () => (await fetchStatus(peers.gateway.baseUrl)).healthyServers === 1, 10_000, "alpha ready");
+  });
+  after(async () => {
+    await peers.gateway?.stop();
+    await peers.alpha?.stop();
+  });
+  return peers;
+}
+
 describe("relay: requests an upstream sends outside a call", function () {
   this.timeout(30_000);
-  let alpha: UpstreamServer;
-  let gateway: GatewayProcess;
-
-  before(async () => {
-    alpha = await startUpstreamServer({ name: "alpha" });
-    gateway = await startGateway(registryYaml([{ name: "ns/alpha", url: alpha.url, prefix: "a_" }]));
-    await eventually(async () => (await fetchStatus(gateway.baseUrl)).healthyServers === 1, 10_000, "alpha ready");
-  });
-
-  after(async () => {
-    await gateway?.stop();
-    await alpha?.stop();
-  });
+  const peers = alphaBehindGateway();
 
   it("opens no upstream GET stream for a client that cannot answer them", async () => {
-    const streams = alpha.getStreams();
-    const session = await rawSession(gateway.mcpUrl, {});
+    const streams = peers.alpha.getStreams();
+    const session = await rawSession(peers.gateway.mcpUrl, {});
     expect(await session.call(2, "a_echo", { text: "plain" })).to.equal("plain");
-    expect(alpha.getStreams()).to.equal(streams);
+    expect(peers.alpha.getStreams()).to.equal(streams);
     await session.end();
   });
 
   it("goes on the call's stream when that call is the only one there: a client without a GET stream answers it", async () => {
-    const streams = alpha.getStreams();
-    const session = await rawSession(gateway.mcpUrl, SAMPLING);
-    const call = await streamingPost(gateway.mcpUrl, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "a_sample_aside", arguments: { prompt: "on the call" } } }, session.headers, new AbortController());
+    const streams = peers.alpha.getStreams();
+    const session = await rawSession(peers.gateway.mcpUrl, SAMPLING);
+    const call = await streamingPost(peers.gateway.mcpUrl, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "a_sample_aside", arguments: { prompt: "on the call" } } }, session.headers, new AbortController());
     // The upstream session's GET stream was open before the call went out.
-    expect(alpha.getStreams()).to.equal(streams + 1);
+    expect(peers.alpha.getStreams()).to.equal(streams + 1);
     const request = await call.next((m) => m.method === "sampling/createMessage");
     const answer = { role: "assistant", model: "test-model", content: { type: "text", text: "answered on the call" } };
-    expect((await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", id: request.id, result: answer }, session.headers)).status).to.equal(202);
+    expect((await postMcp(peers.gateway.mcpUrl, { jsonrpc: "2.0", id: request.id, result: answer }, session.headers)).status).to.equal(202);
     const response = await call.next((m) => m.id === 2);
     expect(textOf(response.result)).to.equal("answered on the call");
     await session.end();
-    await eventually(() => alpha.getStreams() === streams, 5_000, "the upstream GET stream closed with the session");
+    await eventually(() => peers.alpha.getStreams() === streams, 5_000, "the upstream GET stream closed with the session");
   });
 
   it("goes on the client's GET stream when no call is in flight", async () => {
-    const client = await connectClient(gateway.mcpUrl);
+    const client = await connectClient(peers.gateway.mcpUrl);
     try {
       expect(textOf(await client.client.callTool({ name: "a_sample_aside", arguments: { prompt: "later", afterMs: 50 } }))).to.equal("asking later");
-      await eventually(() => alpha.asideOutcomes().includes("sampled: later"), 5_000, "the late request answered");
+      await eventually(() => peers.alpha.asideOutcomes().includes("sampled: later"), 5_000, "the late request answered");
       expect(client.requests).to.include("sampling/createMessage");
     } finally {
       await client.close();
@@ -88,34 +91,34 @@ describe("relay: requests an upstream sends outside a call", function () {
   });
 
   it("is answered with an error at once when the client has no GET stream and no call is in flight", async () => {
-    const session = await rawSession(gateway.mcpUrl, SAMPLING);
-    const outcomes = alpha.asideOutcomes().length;
+    const session = await rawSession(peers.gateway.mcpUrl, SAMPLING);
+    const outcomes = peers.alpha.asideOutcomes().length;
     expect(await session.call(2, "a_sample_aside", { prompt: "nobody hears", afterMs: 50 })).to.equal("asking later");
-    // The upstream's own timeout is 60 s: an answer within 3 s came from the gateway.
-    await eventually(() => alpha.asideOutcomes().length > outcomes, 3_000, "the upstream answered");
-    expect(alpha.asideOutcomes().at(-1)).to.match(/^error: .*the client has no open stream to receive this request/);
+    // The upstream's own timeout is 60 s: an answer within 3 s came from the peers.gateway.
+    await eventually(() => peers.alpha.asideOutcomes().length > outcomes, 3_000, "the upstream answered");
+    expect(peers.alpha.asideOutcomes().at(-1)).to.match(/^error: .*the client has no open stream to receive this request/);
     await session.end();
   });
 
   it("is answered with an error at once when two calls are in flight there and the client has no GET stream", async () => {
-    const session = await rawSession(gateway.mcpUrl, SAMPLING);
+    const session = await rawSession(peers.gateway.mcpUrl, SAMPLING);
     const slow = session.call(2, "a_slow", { steps: 10, delayMs: 100 });
-    await eventually(() => alpha.methodsSeen().at(-1) === "tools/call", 5_000, "the slow call upstream");
+    await eventually(() => peers.alpha.methodsSeen().at(-1) === "tools/call", 5_000, "the slow call upstream");
     expect(await session.call(3, "a_sample_aside", { prompt: "which call?" })).to.match(/^error: .*the client has no open stream to receive this request/);
     expect(await slow).to.equal("done after 10 steps");
     await session.end();
   });
 
   it("reaches the client again after the upstream GET stream dropped: the gateway reopens it", async () => {
-    const client = await connectClient(gateway.mcpUrl);
+    const client = await connectClient(peers.gateway.mcpUrl);
     try {
       expect(textOf(await client.client.callTool({ name: "a_echo", arguments: { text: "opened" } }))).to.equal("opened");
-      expect(alpha.getStreams(CLIENT)).to.equal(1);
-      const opened = alpha.getStreamsOpened(CLIENT);
-      alpha.dropGetStreams();
-      await eventually(() => alpha.getStreamsOpened(CLIENT) === opened + 1 && alpha.getStreams(CLIENT) === 1, 10_000, "the GET stream reopened");
+      expect(peers.alpha.getStreams(CLIENT)).to.equal(1);
+      const opened = peers.alpha.getStreamsOpened(CLIENT);
+      peers.alpha.dropGetStreams();
+      await eventually(() => peers.alpha.getStreamsOpened(CLIENT) === opened + 1 && peers.alpha.getStreams(CLIENT) === 1, 10_000, "the GET stream reopened");
       expect(textOf(await client.client.callTool({ name: "a_sample_aside", arguments: { prompt: "after the drop", afterMs: 50 } }))).to.equal("asking later");
-      await eventually(() => alpha.asideOutcomes().includes("sampled: after the drop"), 5_000, "the late request answered");
+      await eventually(() => peers.alpha.asideOutcomes().includes("sampled: after the drop"), 5_000, "the late request answered");
     } finally {
       await client.close();
     }
@@ -124,33 +127,21 @@ describe("relay: requests an upstream sends outside a call", function () {
 
 describe("relay: the upstream GET stream of an idle upstream session", function () {
   this.timeout(30_000);
-  let alpha: UpstreamServer;
-  let gateway: GatewayProcess;
-
-  before(async () => {
-    alpha = await startUpstreamServer({ name: "alpha" });
-    gateway = await startGateway(registryYaml([{ name: "ns/alpha", url: alpha.url, prefix: "a_" }]), ["--upstream-idle-timeout-seconds", "1"]);
-    await eventually(async () => (await fetchStatus(gateway.baseUrl)).healthyServers === 1, 10_000, "alpha ready");
-  });
-
-  after(async () => {
-    await gateway?.stop();
-    await alpha?.stop();
-  });
+  const peers = alphaBehindGateway(["--upstream-idle-timeout-seconds", "1"]);
 
   it("closes with it, and opens again with the next call's upstream session", async () => {
-    const streams = alpha.getStreams();
-    const sessions = alpha.openSessions();
-    let client: TestClient | undefined = await connectClient(gateway.mcpUrl);
+    const streams = peers.alpha.getStreams();
+    const sessions = peers.alpha.openSessions();
+    let client: TestClient | undefined = await connectClient(peers.gateway.mcpUrl);
     try {
       expect(textOf(await client.client.callTool({ name: "a_echo", arguments: { text: "one" } }))).to.equal("one");
-      expect(alpha.getStreams()).to.equal(streams + 1);
-      await eventually(() => alpha.openSessions() === sessions && alpha.getStreams() === streams, 8_000, "the idle upstream session and its GET stream closed");
+      expect(peers.alpha.getStreams()).to.equal(streams + 1);
+      await eventually(() => peers.alpha.openSessions() === sessions && peers.alpha.getStreams() === streams, 8_000, "the idle upstream session and its GET stream closed");
       expect(textOf(await client.client.callTool({ name: "a_sample_aside", arguments: { prompt: "again" } }))).to.equal("sampled: again");
-      expect(alpha.getStreams()).to.equal(streams + 1);
+      expect(peers.alpha.getStreams()).to.equal(streams + 1);
       await client.close();
       client = undefined;
-      await eventually(() => alpha.openSessions() === sessions && alpha.getStreams() === streams, 5_000, "closed with the gateway session");
+      await eventually(() => peers.alpha.openSessions() === sessions && peers.alpha.getStreams() === streams, 5_000, "closed with the gateway session");
     } finally {
       await client?.close();
     }
