@@ -168,7 +168,7 @@ export class MethodTable {
     if ("result" in reply) {
       session.subscribe(uri, route.server.name);
       runtime.store.recordSubscription(session, uri);
-      await runtime.upstreams.listen(session, route.server, headers, runtime.relay.fromUpstreamStream(session, route.server.name));
+      await runtime.upstreams.listen(session, route.server, headers);
     }
     return reply;
   }
@@ -310,7 +310,7 @@ export class MethodTable {
       if (own === undefined) delete params.requestState;
       else params.requestState = own;
     }
-    const inflight: InflightCall = { server: server.name, abort: new RequestAbort(), authorization };
+    const inflight: InflightCall = { server: server.name, abort: new RequestAbort(), authorization, stream: channel };
     // A second request under an id still in flight would take over the first one's cancellation and answer.
     if (!session.beginCall(request.id, inflight)) throw new JsonRpcError(ErrorCode.InvalidRequest, `request id ${JSON.stringify(request.id)} is already in flight in this session`);
     // The client going away ends the call as its cancellation does.

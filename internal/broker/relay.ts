@@ -57,11 +57,16 @@ export class Relay {
     }
   }
 
-  /** What an upstream sends on its own stream (kept open for subscriptions) goes to the client's streams. */
+  /**
+   * What an upstream sends on its own GET stream goes to the client's streams. A request there
+   * (sampling, elicitation, roots sent outside the call they serve) goes on the stream of the call
+   * in flight on that upstream session when there is exactly one, so a client without a GET stream
+   * still gets it; else on the session's GET stream.
+   */
   fromUpstreamStream(session: GatewaySession, server: string): (upstream: UpstreamSession) => (message: JsonRpcMessage) => void {
     return (upstream) => (message) => {
       if (isRequest(message)) {
-        this.forwardToClient(session, server, upstream, message);
+        this.forwardToClient(session, server, upstream, message, session.soleCall(upstream)?.stream);
       } else if (isNotification(message) && message.method === Notification.Cancelled) {
         this.relayCancellation(session, upstream, message);
       } else if (isNotification(message) && isRelayedUpdate(session, message)) {
@@ -144,7 +149,7 @@ export class Relay {
    * stream (here or on another replica); with none open, the upstream is told at once instead of
    * waiting for its timeout.
    */
-  private forwardToClient(session: GatewaySession, server: string, upstream: UpstreamSession, request: JsonRpcRequest, channel?: RequestChannel): void {
+  private forwardToClient(session: GatewaySession, server: string, upstream: UpstreamSession, request: JsonRpcRequest, channel?: Pick<RequestChannel, "send">): void {
     const forwarded = session.forwardRequest(server, upstream, request);
     if (channel?.send(forwarded) || this.notifyClient(session, forwarded)) return;
     session.takeForwarded(forwarded.id);

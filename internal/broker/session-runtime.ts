@@ -22,7 +22,7 @@ export class SessionRuntime {
     log: Logger,
     options: SessionUpstreamsOptions,
   ) {
-    this.upstreams = new SessionUpstreams(directory, store, connector, log, options);
+    this.upstreams = new SessionUpstreams(directory, store, connector, log, options, (session, server) => this.relay.fromUpstreamStream(session, server));
     this.relay = new Relay(directory, store, this.upstreams, log);
   }
 

@@ -1,7 +1,8 @@
 // The upstream sessions gateway sessions of one store hold: opened on first use (or taken over
-// from the replica that opened one), given the log level and subscriptions the client set, kept
-// listening for resource updates while subscriptions need it, closed when idle, when their server
-// is replaced and when the gateway session ends.
+// from the replica that opened one), given the log level and subscriptions the client set, their
+// GET streams held open (for resource updates once the client subscribes, and from the start for
+// a client that can answer an upstream's requests), closed when idle, when their server is
+// replaced and when the gateway session ends.
 import type { IncomingHttpHeaders } from "node:http";
 import type { RegistryServer } from "../contract/registry.js";
 import type { ServerDirectory } from "../discovery/directory.js";
@@ -13,6 +14,7 @@ import type { SessionStore, UpstreamOpening } from "../session/store.js";
 import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
 import { UpstreamSession, type InitializeResult, type SendDuringHandshake, type UpstreamState } from "../upstream/session.js";
 import { clientToken } from "./client-token.js";
+import { answersUpstreamRequests, holdUpstreamStream } from "./upstream-stream.js";
 
 export interface SessionUpstreamsOptions {
   /** Longest time a handshake (or waiting for another replica's) may take. */
@@ -20,6 +22,9 @@ export interface SessionUpstreamsOptions {
   /** Upstream sessions unused this long are closed (reopened on next use); 0 = never. */
   upstreamIdleTimeoutMs: number;
 }
+
+/** Where what an upstream session sends on its GET stream goes (Relay.fromUpstreamStream). */
+export type StreamMessages = (session: GatewaySession, server: string) => (upstream: UpstreamSession) => (message: JsonRpcMessage) => void;
 
 export class SessionUpstreams {
   private sweeper?: NodeJS.Timeout;
@@ -30,6 +35,7 @@ export class SessionUpstreams {
     private readonly connector: UpstreamConnector,
     private readonly log: Logger,
     private readonly options: SessionUpstreamsOptions,
+    private readonly streamMessages: StreamMessages,
   ) {
     directory.on("serversReplaced", (names) => this.drop(names));
   }
@@ -64,16 +70,20 @@ export class SessionUpstreams {
     );
   }
 
-  /** Keeps the upstream's GET stream open while the session has subscriptions there, for resources/updated. */
-  async listen(session: GatewaySession, server: RegistryServer, headers: IncomingHttpHeaders, onMessage: (upstream: UpstreamSession) => (message: JsonRpcMessage) => void): Promise<void> {
+  /** Holds the upstream session's GET stream open (for resources/updated once the client subscribed); settles once it is open. */
+  async listen(session: GatewaySession, server: RegistryServer, headers: IncomingHttpHeaders): Promise<void> {
     if (session.isListening(server.name)) return;
     const upstream = await this.upstreamFor(session, server, headers);
-    const controller = session.startListening(server.name);
-    if (!controller) return;
-    upstream
-      .listen(onMessage(upstream), controller.signal, clientToken(server, headers))
-      .catch(() => undefined)
-      .finally(() => session.stopListening(server.name, controller));
+    await this.hold(session, server.name, upstream, clientToken(server, headers));
+  }
+
+  /** The stream lives as long as the session holds this upstream session (GatewaySession.releaseUpstream stops it). */
+  private hold(session: GatewaySession, server: string, upstream: UpstreamSession, authorization: string | undefined): Promise<void> {
+    const controller = session.startListening(server);
+    if (!controller) return Promise.resolve();
+    const stream = holdUpstreamStream(upstream, this.streamMessages(session, server)(upstream), controller.signal, authorization);
+    void stream.ended.finally(() => session.stopListening(server, controller));
+    return stream.opened;
   }
 
   /**
@@ -104,6 +114,9 @@ export class SessionUpstreams {
     const upstream = this.upstreamSession(session, server, "adopt" in opening ? opening.adopt : undefined);
     try {
       await upstream.ensureInitialized(this.options.requestTimeoutMs, authorization);
+      // Listening before the first call goes out: a request the upstream sends outside the call
+      // (on its GET stream) would otherwise be dropped. Clients that cannot answer one pay nothing.
+      if (answersUpstreamRequests(session.init.clientCapabilities)) await this.hold(session, server.name, upstream, authorization);
       return upstream;
     } finally {
       if ("release" in opening) opening.release();
@@ -140,17 +153,16 @@ export class SessionUpstreams {
         session.forgetRecordedUpstream(name);
         if (!pending) continue;
         session.releaseUpstream(name);
-        session.stopListening(name);
         pending.then((upstream) => upstream.close()).catch(() => undefined);
       }
     }
   }
 
-  /** Upstream sessions unused since `cutoff` (and not listening for a subscription) are closed; the next call opens a new one. */
+  /** Upstream sessions unused since `cutoff` (and not carrying a subscription's updates) are closed; the next call opens a new one. */
   private closeIdle(cutoff: number): void {
     for (const session of this.store.all()) {
       for (const [name, pending] of session.openUpstreams()) {
-        if (session.isListening(name)) continue;
+        if (session.subscribesAt(name)) continue;
         void pending.then((upstream) => {
           if (upstream.pending > 0 || upstream.lastUsed >= cutoff || !session.releaseUpstream(name, pending)) return;
           const state = upstream.state();

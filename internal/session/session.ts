@@ -48,6 +48,8 @@ export interface InflightCall {
   abort: RequestAbort;
   /** The client token the request carries, for an upstream that takes it (a cancellation the gateway sends on its own). */
   authorization?: string;
+  /** The call's own answer stream (false: it cannot take the message), for an upstream's request sent outside the call. */
+  stream: { send(message: JsonRpcMessage): boolean };
 }
 
 export interface SessionInit {
@@ -82,7 +84,7 @@ export class GatewaySession {
   private readonly missedListChanges = new Set<string>();
   /** Subscribed resource URI -> server name. */
   private readonly subscribed = new Map<string, string>();
-  /** Upstream GET streams kept open for subscriptions, by server name. */
+  /** Upstream GET streams held open (for subscriptions, for a client that answers upstreams' requests), by server name. */
   private readonly listeners = new Map<string, AbortController>();
   /** Gateway id -> the upstream request it stands for. */
   private readonly forwarded = new Map<JsonRpcId, ForwardedRequest>();
@@ -123,9 +125,10 @@ export class GatewaySession {
     pending.catch(() => this.releaseUpstream(server, pending));
   }
 
-  /** Lets go of the server's upstream session (only `pending`, when given); true when one was held. */
+  /** Lets go of the server's upstream session (only `pending`, when given) and of its GET stream; true when one was held. */
   releaseUpstream(server: string, pending?: Promise<UpstreamSession>): boolean {
     if (pending !== undefined && this.upstreams.get(server) !== pending) return false;
+    this.stopListening(server);
     return this.upstreams.delete(server);
   }
 
@@ -158,7 +161,7 @@ export class GatewaySession {
     if (state === undefined || this.recorded.get(server)?.sessionId === state.sessionId) this.recorded.delete(server);
   }
 
-  // ---- resource subscriptions and the upstream streams that carry their updates ----
+  // ---- resource subscriptions, and the upstream GET streams (their updates, upstreams' requests) ----
 
   subscriptions(): ReadonlyMap<string, string> {
     return this.subscribed;
@@ -166,6 +169,12 @@ export class GatewaySession {
 
   isSubscribed(uri: string): boolean {
     return this.subscribed.has(uri);
+  }
+
+  /** Whether a subscription's updates come from this server. */
+  subscribesAt(server: string): boolean {
+    for (const owner of this.subscribed.values()) if (owner === server) return true;
+    return false;
   }
 
   /** Whether one more subscription to `uri` stays within `max` (0 = no limit). */
@@ -181,7 +190,7 @@ export class GatewaySession {
     this.subscribed.delete(uri);
   }
 
-  /** The listener for a server's update stream; undefined when one is already open. */
+  /** The listener for a server's GET stream; undefined when one is already open. */
   startListening(server: string): AbortController | undefined {
     if (this.listeners.has(server)) return undefined;
     const controller = new AbortController();
@@ -189,11 +198,11 @@ export class GatewaySession {
     return controller;
   }
 
-  isListening(server?: string): boolean {
-    return server === undefined ? this.listeners.size > 0 : this.listeners.has(server);
+  isListening(server: string): boolean {
+    return this.listeners.has(server);
   }
 
-  /** The server's update stream ended (only `controller`'s, when given). */
+  /** The server's GET stream ended, or is no longer wanted (only `controller`'s, when given). */
   stopListening(server: string, controller?: AbortController): void {
     const current = this.listeners.get(server);
     if (!current || (controller !== undefined && current !== controller)) return;
@@ -216,6 +225,17 @@ export class GatewaySession {
 
   inflightCall(id: unknown): InflightCall | undefined {
     return typeof id === "string" || typeof id === "number" ? this.inflight.get(id) : undefined;
+  }
+
+  /** The call in flight on an upstream session, when it is the only one there. */
+  soleCall(upstream: UpstreamSession): InflightCall | undefined {
+    let sole: InflightCall | undefined;
+    for (const call of this.inflight.values()) {
+      if (call.upstream !== upstream) continue;
+      if (sole) return undefined;
+      sole = call;
+    }
+    return sole;
   }
 
   /**

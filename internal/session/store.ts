@@ -260,10 +260,12 @@ export class SessionStore {
         if (!shared) {
           this.forget(session);
           lifecycle.expired(session);
-        } else if (!session.isListening()) {
-          // The session may be in use on another replica: only this replica's copy goes, the
-          // store decides expiry (below). A copy listening for resource updates stays until then.
+        } else if (session.subscriptions().size === 0) {
+          // The session may be in use on another replica: only this replica's copy goes (with the
+          // upstream GET streams it holds), the store decides expiry (below). A copy that carries
+          // resource updates stays until then.
           this.forget(session);
+          session.detach();
         }
       } else if (shared && session.hasStreams) {
         // An open stream is activity, though no request comes in.

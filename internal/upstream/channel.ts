@@ -84,7 +84,7 @@ export class ChannelConnector implements UpstreamConnector {
     });
   }
 
-  listen(_target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean> {
+  listen(_target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<boolean> {
     const open = session.sessionId === undefined ? undefined : this.channels.get(session.sessionId);
     if (!open) return Promise.reject(new SessionExpiredError());
     return new Promise((resolve) => {
@@ -97,6 +97,7 @@ export class ChannelConnector implements UpstreamConnector {
       };
       open.listeners.add(listener);
       signal.addEventListener("abort", listener.ended, { once: true });
+      onOpen?.();
     });
   }
 

@@ -25,8 +25,11 @@ export interface UpstreamConnector {
    * is complete; a SessionExpiredError says the upstream forgot the session. `abort` stops it.
    */
   post(target: UpstreamTarget, session: SessionHeaders, body: string, onMessage: (message: unknown) => void, abort?: RequestAbort, onSessionId?: (sessionId: string) => void): Promise<void>;
-  /** Opens the server-to-client stream. Resolves false if the server offers none, true when the stream ends. */
-  listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Opens the server-to-client stream. Resolves false if the server offers none, true when the
+   * stream ends. onOpen runs once the server holds the stream (what it sends from then on arrives).
+   */
+  listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<boolean>;
   /** Ends an upstream session; best effort. */
   terminate(target: UpstreamTarget, session: SessionHeaders): Promise<void>;
   /** The transport messages to target go over: its registry transport, or for `auto` the one detected (undefined until then). */

@@ -91,7 +91,7 @@ export class UpstreamHttp implements UpstreamConnector {
   }
 
   /** Opens the server-to-client stream. Resolves false if the server offers none (405), true when the stream ends. */
-  async listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean> {
+  async listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<boolean> {
     const res = await request(target.url, {
       method: "GET",
       dispatcher: this.agent,
@@ -105,6 +105,7 @@ export class UpstreamHttp implements UpstreamConnector {
       return false;
     }
     await this.rejectErrors(res.statusCode, res.body, session);
+    onOpen?.();
     await readSse(res.body, this.options.maxResponseBytes, messagesOnly(onMessage));
     return true;
   }

@@ -128,11 +128,17 @@ export class UpstreamSession {
   }
 
   /** Opens the upstream's server-to-client stream; see UpstreamConnector.listen. */
-  listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal, authorization?: string): Promise<boolean> {
-    return this.http.listen(this.targetWith(authorization), this.headers(), (raw) => {
-      const classified = classify(raw);
-      if (classified.kind !== "invalid") onMessage(classified.message);
-    }, signal);
+  listen(onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal, authorization?: string, onOpen?: () => void): Promise<boolean> {
+    return this.http.listen(
+      this.targetWith(authorization),
+      this.headers(),
+      (raw) => {
+        const classified = classify(raw);
+        if (classified.kind !== "invalid") onMessage(classified.message);
+      },
+      signal,
+      onOpen,
+    );
   }
 
   /** Ends the upstream session without waiting for anything in flight (a hung handshake must not hold up shutdown). */

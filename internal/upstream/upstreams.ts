@@ -47,8 +47,8 @@ export class Upstreams implements UpstreamConnector {
     }
   }
 
-  listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal): Promise<boolean> {
-    return this.connector(target, session).listen(target, session, onMessage, signal);
+  listen(target: UpstreamTarget, session: SessionHeaders, onMessage: (message: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<boolean> {
+    return this.connector(target, session).listen(target, session, onMessage, signal, onOpen);
   }
 
   terminate(target: UpstreamTarget, session: SessionHeaders): Promise<void> {

@@ -20,7 +20,7 @@ describe("MCP conformance suite 0.2.0-alpha.12 by revision, through the gateway"
   let gateway: GatewayProcess;
 
   before(async () => {
-    reference = await startReferenceServer();
+    reference = await startReferenceServer("c321dd3");
     gateway = await startGateway(registryYaml([{ name: "conformance/reference", url: reference.url, prefix: "" }]));
     await eventually(async () => (await fetchStatus(gateway.baseUrl)).healthyServers === 1, 20_000, "the reference server ready");
   });

@@ -1,7 +1,7 @@
 // Runs the MCP conformance suite 0.2.0-alpha.12 (installed as conformance-alpha beside 0.1.16) with
 // `--requirements <revision>`: exactly the scenarios a spec revision requires. The suite prints one
 // line per scenario and then names the scenarios that do not count for the revision; both are read
-// here. Also starts the suite's both-era reference server, a copy of ../shared/conformance-reference.
+// here. Also starts one of the suite's reference servers, copies of ../shared/conformance-reference.
 import { spawn, type ChildProcess } from "node:child_process";
 import { cp, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -54,21 +54,26 @@ export interface ReferenceServer {
   stop(): Promise<void>;
 }
 
-const REFERENCE = "c321dd3";
+/**
+ * A folder of ../shared/conformance-reference: `v0.1.16` goes with suite 0.1.16 (2025 revisions),
+ * `c321dd3` with 0.2.0-alpha (2025 revisions and 2026-07-28 on one endpoint).
+ */
+export type ReferenceFolder = "v0.1.16" | "c321dd3";
+
 const repoRoot = resolve(import.meta.dirname, "../../..");
 
 /**
- * The suite's both-era reference server (2025 revisions and 2026-07-28 on one endpoint). The shared
- * folder is read-only, so it is copied to the temp directory once and its packages installed there.
+ * One of the suite's reference servers. The shared folder is read-only, so it is copied to the
+ * temp directory once and its packages installed there.
  */
-export async function startReferenceServer(): Promise<ReferenceServer> {
-  const dir = join(tmpdir(), `mcp-conformance-reference-${REFERENCE}`);
+export async function startReferenceServer(folder: ReferenceFolder): Promise<ReferenceServer> {
+  const dir = join(tmpdir(), `mcp-conformance-reference-${folder}`);
   const installed = await stat(join(dir, "node_modules/.bin/tsx")).then(
     () => true,
     () => false,
   );
   if (!installed) {
-    await cp(resolve(repoRoot, "../shared/conformance-reference", REFERENCE), dir, { recursive: true });
+    await cp(resolve(repoRoot, "../shared/conformance-reference", folder), dir, { recursive: true });
     await run("npm", ["ci", "--no-audit", "--no-fund"], dir);
   }
   const port = await freePort();
