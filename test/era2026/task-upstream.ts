@@ -3,7 +3,9 @@
 // tools answer with a CreateTaskResult and whose tasks/get, tasks/update and tasks/cancel are
 // registered with the SDK's request-handler API over an in-memory task table. `slow` completes on
 // its second poll; `confirm` needs an elicitation answered through tasks/update first; `echo`
-// answers at once. A client that did not declare the extension gets -32021 from `slow`.
+// answers at once. A client that did not declare the extension gets -32021 from `slow`. With
+// `legacyExtensions` it serves both eras (the SDK's stateless legacy leg) and declares those
+// extensions at initialize instead of tasks, which exists only per request.
 import { createMcpHandler, McpServer, MissingRequiredClientCapabilityError, ProtocolError, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
 import { CancelTaskRequestV2Schema, GetTaskRequestV2Schema, TASKS_EXTENSION_ID_V2, UpdateTaskRequestV2Schema } from "@modelcontextprotocol/ext-tasks/core/v2";
 import { z } from "zod";
@@ -37,7 +39,12 @@ function createTaskResult(task: StoredTask): CallToolResult {
   return { content: [], resultType: "task", ...task.wire } as CallToolResult;
 }
 
-export function startTaskUpstream(name: string): Promise<TaskUpstream> {
+export interface TaskUpstreamOptions {
+  /** Serve session-era clients too, declaring these extensions to them (tasks only per request). */
+  legacyExtensions?: Record<string, Record<string, never>>;
+}
+
+export function startTaskUpstream(name: string, options: TaskUpstreamOptions = {}): Promise<TaskUpstream> {
   const tasks = new Map<string, StoredTask>();
   let created = 0;
   const create = (ctx: ServerContext, status: string, extra: Record<string, unknown> = {}): StoredTask => {
@@ -53,7 +60,7 @@ export function startTaskUpstream(name: string): Promise<TaskUpstream> {
     return task;
   };
   const handler = createMcpHandler(
-    () => {
+    ({ era }) => {
       const mcp = new McpServer({ name, version: "2.0.0" });
       // Listed as tools; called through the handler below, which may answer with a task.
       mcp.registerTool("echo", { description: "echoes at once", inputSchema: z.object({ text: z.string() }) }, ({ text: said }) => text(said));
@@ -93,10 +100,10 @@ export function startTaskUpstream(name: string): Promise<TaskUpstream> {
         task.wire = { ...task.wire, status: "cancelled" };
         return { resultType: "complete" };
       });
-      server.registerCapabilities({ extensions: { [TASKS_EXTENSION_ID_V2]: {} } });
+      server.registerCapabilities({ extensions: era === "legacy" ? options.legacyExtensions : { [TASKS_EXTENSION_ID_V2]: {} } });
       return mcp;
     },
-    { legacy: "reject" },
+    { legacy: options.legacyExtensions ? "stateless" : "reject" },
   );
   return serveRecording(handler).then((served) => ({ ...served, taskIds: () => [...tasks.keys()] }));
 }

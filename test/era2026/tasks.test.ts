@@ -98,6 +98,24 @@ describe("MCP 2026-07-28: the tasks extension through the gateway", function () 
     }
   });
 
+  it("a both-era upstream naming other extensions at initialize and tasks at server/discover: server/discover offers tasks", async () => {
+    const both = await startTaskUpstream("both", { legacyExtensions: { "io.example/other": {} } });
+    const gatewayOfBoth = await startGateway(registryYaml([{ name: "test/both", url: both.url, prefix: "b_" }]), issuer.flags);
+    try {
+      await eventually(async () => (await fetchStatus(gatewayOfBoth.baseUrl)).healthyServers === 1, 20_000, "both-era server ready");
+      const status = (await fetchStatus(gatewayOfBoth.baseUrl)).servers[0] as Record<string, unknown>;
+      expect(status).to.include({ protocolVersion: "2025-11-25", perRequestVersion: "2026-07-28" });
+      const { messages } = await modernPost(gatewayOfBoth.mcpUrl, "server/discover", {}, { capabilities: WITH_TASKS, headers: { authorization: alice } });
+      expect((messages[0] as Message).result?.capabilities).to.have.deep.property("extensions", { [TASKS]: {} });
+      const { status: called, messages: answer } = await modernPost(gatewayOfBoth.mcpUrl, "tools/call", { name: "b_slow", arguments: { text: "x" } }, { capabilities: WITH_TASKS, headers: { authorization: alice } });
+      expect(called).to.equal(200);
+      expect((answer.at(-1) as Message).result).to.include({ resultType: "task" });
+    } finally {
+      await gatewayOfBoth.stop();
+      await both.stop();
+    }
+  });
+
   it("a task reaches the client under the gateway's id; tasks/get polls the upstream with its own id until the result", async () => {
     tasker.seen.length = 0;
     const taskId = await createTask("t_slow", { text: "report" });
