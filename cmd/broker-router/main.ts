@@ -115,11 +115,12 @@ async function main(): Promise<void> {
   // One method table, two front ends: the session era and the per-request era (2026-07-28).
   // Signed with the session keys every replica shares: a retry may land on any of them.
   const requestStates = new RequestStates(signer, REQUEST_STATE_TTL_MS);
+  const taskIds = new TaskIds(signer);
   const table = new MethodTable(directory, pages, http, metrics, log, {
     requestTimeoutMs: upstreamOptions.requestTimeoutMs,
     maxSubscriptionsPerSession: options["max-subscriptions-per-session"],
     requestStates,
-    taskIds: new TaskIds(signer),
+    taskIds,
   });
   const broker = new SessionEraBroker(table, directory, sessions, http, metrics, log, { ...upstreamOptions, maxInitializeParamsBytes: options["max-initialize-params-bytes"] });
   await broker.start();
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     maxLifetimeMs: options["session-max-lifetime-seconds"] * 1000,
     maxSessionsPerCaller: options["max-sessions-per-client"],
     requestStates,
+    taskIds,
     heldCallTimeoutMs: options["input-required-timeout-seconds"] * 1000,
     shared,
   });

@@ -10,7 +10,8 @@
 // the first failed answer ends the call, one timeout for all rounds.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
+import { ClientRequestMethod, isClientRequestMethod, missingClientCapabilities } from "../mcp/capabilities.js";
+import { ErrorCode, isObject, type JsonRpcErrorObject, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { Notification, PerRequestErrorCode } from "../mcp/protocol.js";
 import type { GatewaySession, RequestAsker } from "../session/session.js";
 import type { RequestChannel } from "../transport/post-responder.js";
@@ -46,45 +47,13 @@ interface InputRequest {
   params?: Params;
 }
 
-/** The requests an InputRequiredResult may ask (2026-07-28), each a server-to-client request of the session era. */
-const InputMethod = { Elicit: "elicitation/create", Sample: "sampling/createMessage", ListRoots: "roots/list" } as const;
-const INPUT_METHODS: ReadonlySet<string> = new Set(Object.values(InputMethod));
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * The client capabilities an input request needs, as a ClientCapabilities object; the session-era
- * specs say a server must not send it otherwise (MCP 2025-11-25: elicitation modes the client did
- * not declare, tool-enabled sampling without `sampling.tools`). A bare `elicitation: {}` is form
- * mode, as the spec reads it for backwards compatibility.
- */
-function missingCapability(request: InputRequest, declared: Record<string, unknown>): Record<string, object> | undefined {
-  const needs = (capability: string, member?: string): Record<string, object> | undefined => {
-    const value = declared[capability];
-    if (!isObject(value)) return { [capability]: member ? { [member]: {} } : {} };
-    if (member === undefined || value[member] !== undefined) return undefined;
-    const bareElicitation = capability === "elicitation" && member === "form" && value.url === undefined;
-    return bareElicitation ? undefined : { [capability]: { [member]: {} } };
-  };
-  switch (request.method) {
-    case InputMethod.Elicit:
-      return needs("elicitation", request.params?.mode === "url" ? "url" : "form");
-    case InputMethod.Sample:
-      return needs("sampling", request.params?.tools !== undefined || request.params?.toolChoice !== undefined ? "tools" : undefined);
-    default:
-      return needs("roots");
-  }
-}
-
 /** The input requests of an InputRequiredResult, or why they are not MCP. */
 function inputRequestsOf(result: Record<string, unknown>): InputRequest[] | string {
   const requests: InputRequest[] = [];
   if (result.inputRequests === undefined) return requests;
   if (!isObject(result.inputRequests)) return "inputRequests is not an object";
   for (const [key, entry] of Object.entries(result.inputRequests)) {
-    if (!isObject(entry) || typeof entry.method !== "string" || !INPUT_METHODS.has(entry.method)) return `input request '${key}' is not an elicitation/create, sampling/createMessage or roots/list request`;
+    if (!isObject(entry) || typeof entry.method !== "string" || !isClientRequestMethod(entry.method)) return `input request '${key}' is not an elicitation/create, sampling/createMessage or roots/list request`;
     if (entry.params !== undefined && !isObject(entry.params)) return `input request '${key}' has params that are not an object`;
     requests.push({ key, method: entry.method, params: entry.params });
   }
@@ -93,7 +62,7 @@ function inputRequestsOf(result: Record<string, unknown>): InputRequest[] | stri
 
 /** The request the client gets for an input request: 2025-11-25 URL-mode elicitation needs the `elicitationId` 2026-07-28 dropped. */
 function clientRequest(request: InputRequest): JsonRpcRequest {
-  const params = request.method === InputMethod.Elicit && request.params?.mode === "url" && request.params.elicitationId === undefined ? { ...request.params, elicitationId: randomUUID() } : request.params;
+  const params = request.method === ClientRequestMethod.Elicit && request.params?.mode === "url" && request.params.elicitationId === undefined ? { ...request.params, elicitationId: randomUUID() } : request.params;
   return params === undefined ? { jsonrpc: "2.0", id: request.key, method: request.method } : { jsonrpc: "2.0", id: request.key, method: request.method, params };
 }
 
@@ -149,7 +118,7 @@ function askClient(call: BridgedCall, requests: InputRequest[]): Promise<Outcome
   const { session, channel, server, options } = call;
   const declared = session.init.clientCapabilities;
   for (const request of requests) {
-    const missing = missingCapability(request, declared);
+    const missing = missingClientCapabilities(request.method, request.params, declared);
     if (missing) {
       const message = `upstream ${server} asked for input '${request.key}' (${request.method}) that needs client capabilities the session did not declare: ${JSON.stringify(missing)}`;
       return Promise.resolve({ error: { code: PerRequestErrorCode.MissingRequiredClientCapability, message, data: { requiredCapabilities: missing } } });

@@ -7,6 +7,7 @@
 // (broker/pending-calls.ts) when the client declared the capability and the method may answer
 // with an InputRequiredResult; otherwise it is answered for the client at once.
 import type { IncomingHttpHeaders } from "node:http";
+import { isClientRequestMethod, missingClientCapabilities, unionCapabilities } from "../mcp/capabilities.js";
 import { errorResponse, ErrorCode, isNotification, isRequest, resultResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { Method, Notification, PerRequestErrorCode, PerRequestMethod } from "../mcp/protocol.js";
 import type { GatewaySession } from "../session/session.js";
@@ -26,13 +27,6 @@ const CACHEABLE: ReadonlySet<string> = new Set([
 
 /** The requests 2026-07-28 lets answer with an InputRequiredResult (MRTR, "Supported Requests"). */
 const MAY_ASK: ReadonlySet<string> = new Set([Method.ToolsCall, Method.PromptsGet, Method.ResourcesRead]);
-
-/** The client capability each server-to-client request of the session era needs. */
-const CAPABILITY_OF: Record<string, string> = {
-  "sampling/createMessage": "sampling",
-  "elicitation/create": "elicitation",
-  "roots/list": "roots",
-};
 
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
@@ -80,7 +74,7 @@ function withCacheHints(result: Record<string, unknown>, scope: CacheScope): voi
  */
 export class PerRequestReply implements RequestChannel, HeldCallClient {
   /** Capabilities an upstream needed during the call that the request did not declare. */
-  private missing?: Record<string, object>;
+  private missing?: Record<string, unknown>;
   private readonly minLogLevel: number;
   /** Set once an upstream's request held the call open: what the table writes goes there. */
   private held?: HeldCall;
@@ -156,24 +150,26 @@ export class PerRequestReply implements RequestChannel, HeldCallClient {
   }
 
   /**
-   * An upstream asked the client something (by its gateway id). A declared capability on a
-   * request that may answer with an InputRequiredResult holds the call open; else the upstream is
-   * answered at once, and an undeclared capability makes the call's answer -32021.
+   * An upstream asked the client something (by its gateway id). A declared capability (mode-aware,
+   * as for the other bridge: mcp/capabilities.ts) on a request that may answer with an
+   * InputRequiredResult holds the call open; else the upstream is answered at once, and an
+   * undeclared capability makes the call's answer -32021.
    */
   private upstreamAsked(request: JsonRpcRequest): void {
     const internal = this.options.internal;
     if (!internal) return;
-    const capability = CAPABILITY_OF[request.method];
-    const declared = capability !== undefined && this.options.meta.clientCapabilities[capability] !== undefined;
+    const known = isClientRequestMethod(request.method);
+    const missing = known ? missingClientCapabilities(request.method, request.params, this.options.meta.clientCapabilities) : undefined;
+    const declared = known && !missing;
     if (declared && MAY_ASK.has(this.options.method)) {
       (this.held ??= internal.asks.hold(internal, this)).ask(request);
       return;
     }
-    if (capability !== undefined && !declared) (this.missing ??= {})[capability] = {};
+    if (missing) this.missing = unionCapabilities(this.missing ?? {}, missing);
     internal.asks.refuse(internal, request.id, declared);
   }
 
-  private missingCapabilities(missing: Record<string, object>): JsonRpcResponse {
+  private missingCapabilities(missing: Record<string, unknown>): JsonRpcResponse {
     return errorResponse(this.options.id, PerRequestErrorCode.MissingRequiredClientCapability, `the request needs client capabilities it did not declare: ${Object.keys(missing).join(", ")}`, {
       requiredCapabilities: missing,
     });

@@ -8,12 +8,13 @@
 // InputRequiredResult (pending-calls.ts); its retry goes to the held call, not to the table.
 import type { IncomingHttpHeaders } from "node:http";
 import { SubscriptionFilterSchema } from "@modelcontextprotocol/core";
+import { TASKS_EXTENSION_ID_V2, TaskSubscriptionNotificationsV2Schema } from "@modelcontextprotocol/ext-tasks/core/v2";
 import { grantOf } from "../auth/request-grants.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import { SessionQuotaError } from "../limits/session-quota.js";
 import type { Logger } from "../log/logger.js";
 import { errorResponse, ErrorCode, JsonRpcError, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
-import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod, TaskMethod } from "../mcp/protocol.js";
+import { GATEWAY_INFO, MetaKey, Method, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestErrorCode, PerRequestMethod, TaskMethod, TaskStatusNotification } from "../mcp/protocol.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { GatewaySession } from "../session/session.js";
 import type { RedisSessionState } from "../session/shared-state.js";
@@ -21,7 +22,7 @@ import type { PerRequestChannel, PerRequestHandler, RequestMeta } from "../trans
 import type { RequestChannel } from "../transport/post-responder.js";
 import type { UpstreamConnector } from "../upstream/connector.js";
 import { callerOf, CallerSessions } from "./caller-sessions.js";
-import { mergedInstructions, perRequestCapabilities } from "./capabilities.js";
+import { mergedInstructions, namesTasksExtension, perRequestCapabilities } from "./capabilities.js";
 import { VIRTUAL_SERVER_HEADER, type MethodTable } from "./method-table.js";
 import { HeldCallHop } from "./held-call-hop.js";
 import { PendingCalls, type HeldCall } from "./pending-calls.js";
@@ -30,6 +31,8 @@ import type { RequestStates, StateOrigin } from "./request-state.js";
 import { SessionRuntime } from "./session-runtime.js";
 import type { SessionUpstreamsOptions } from "./session-upstreams.js";
 import { Subscriptions, type AgreedFilter } from "./subscriptions.js";
+import type { TaskIds } from "./task-ids.js";
+import { TaskListens } from "./task-listens.js";
 
 export interface PerRequestBrokerOptions {
   upstreams: SessionUpstreamsOptions;
@@ -39,6 +42,8 @@ export interface PerRequestBrokerOptions {
   maxSessionsPerCaller: number;
   /** Seals the state of held calls (the session-id keys, as for upstreams' InputRequiredResults). */
   requestStates: RequestStates;
+  /** Opens the gateway's task ids in a listen stream's filter (the tasks extension). */
+  taskIds: TaskIds;
   /** How long a call held for the client's answers waits for its retry. */
   heldCallTimeoutMs: number;
   /** With Redis, a retry that lands on another replica reaches the one holding its call. */
@@ -97,6 +102,8 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
   /** Serves the internal sessions: their upstream sessions and relaying. */
   private readonly runtime: SessionRuntime;
   private readonly subscriptions: Subscriptions;
+  /** Task status notifications for listen streams, from listens towards the upstreams holding the tasks. */
+  private readonly taskListens: TaskListens;
   private nextInternalId = 1;
 
   constructor(
@@ -116,6 +123,7 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
       this.held.hop = this.hop;
     }
     this.subscriptions = new Subscriptions((session, id) => this.refuseUpstreamRequest(session, id, false, undefined));
+    this.taskListens = new TaskListens(directory, connector, options.taskIds, log, options.upstreams.requestTimeoutMs);
     directory.on("listChanged", (kinds) => this.subscriptions.announce(kinds));
   }
 
@@ -246,15 +254,25 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
   /**
    * subscriptions/listen: the acknowledgment says what the stream will carry (of what was asked:
    * list changes always, the resource URIs the caller may read and an upstream let it subscribe
-   * to), then notifications follow until the client closes the stream.
+   * to, the caller's own tasks whose upstream agreed to report on them), then notifications follow
+   * until the client closes the stream.
    */
   private async listen(request: JsonRpcRequest, meta: RequestMeta, channel: PerRequestChannel, headers: IncomingHttpHeaders): Promise<void> {
-    const parsed = SubscriptionFilterSchema.safeParse(request.params?.notifications ?? {});
-    if (!parsed.success) {
-      channel.respond(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: notifications: ${parsed.error.issues[0]?.message ?? "invalid"}`));
+    const notifications = request.params?.notifications ?? {};
+    const parsed = SubscriptionFilterSchema.safeParse(notifications);
+    const tasks = TaskSubscriptionNotificationsV2Schema.safeParse(notifications);
+    if (!parsed.success || !tasks.success) {
+      const issue = (parsed.error ?? tasks.error)?.issues[0];
+      channel.respond(errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: notifications: ${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}`));
       return;
     }
     const wanted = parsed.data;
+    const taskIds = tasks.data.taskIds;
+    // The extension: task notifications only for a client that declared it.
+    if (taskIds && taskIds.length > 0 && !namesTasksExtension(meta.clientCapabilities)) {
+      channel.respond(errorResponse(request.id, PerRequestErrorCode.MissingRequiredClientCapability, `task status notifications need the client capability ${TASKS_EXTENSION_ID_V2}`, { requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID_V2]: {} } } }));
+      return;
+    }
     const agreed: AgreedFilter = {};
     if (wanted.toolsListChanged) agreed.toolsListChanged = true;
     if (wanted.promptsListChanged) agreed.promptsListChanged = true;
@@ -264,11 +282,25 @@ export class PerRequestBroker implements PerRequestHandler, UpstreamAsks {
       session = await this.callers.sessionFor(headers, meta);
       agreed.resourceSubscriptions = await this.subscribeAll(session, wanted.resourceSubscriptions, channel.signal, headers);
     }
+    // Notifications of a task may come before this stream is acknowledged: they wait for it.
+    const early: Array<Record<string, unknown>> = [];
+    let deliverNow = (params: Record<string, unknown>): void => void early.push(params);
+    const deliver = (params: Record<string, unknown>) => deliverNow(params);
+    // The streams towards upstreams end with this one, whoever ends it.
+    const ended = new AbortController();
+    const signal = AbortSignal.any([channel.signal, ended.signal]);
+    const taskListen = taskIds ? await this.taskListens.open({ taskIds, headers, meta, signal, deliver }) : undefined;
+    if (taskListen) agreed.taskIds = taskListen.agreed;
     if (channel.signal.aborted) return;
     channel.hold();
     this.metrics.request(request.method, "ok");
     const stream = this.subscriptions.open(request.id, agreed, channel, session);
+    deliverNow = (params) => stream.send(TaskStatusNotification, params);
+    for (const params of early.splice(0)) deliverNow(params);
+    // An upstream's stream for the caller's tasks ended: what the stream agreed to can no longer be kept, so it ends too (the client may listen again).
+    void taskListen?.lost.then(() => stream.end());
     await stream.closed;
+    ended.abort();
     if (!session) return;
     // What no other stream of the session still wants is unsubscribed upstream.
     const still = stream.uris();

@@ -1,7 +1,8 @@
 // subscriptions/listen streams of the per-request era: each open stream with the filter it was
 // acknowledged with. List changes come from the directory (upstreams' list_changed and registry
 // changes alike); resource updates from the internal session whose upstream sessions hold the
-// subscriptions, fanned out to the streams of that session that asked for the URI. Every
+// subscriptions, fanned out to the streams of that session that asked for the URI; task status
+// notifications from the stream's own listens towards upstreams (task-listens.ts). Every
 // notification carries the stream's subscriptionId.
 import type { ListChange } from "../discovery/directory.js";
 import { isNotification, isRequest, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification } from "../mcp/jsonrpc.js";
@@ -15,6 +16,20 @@ export interface AgreedFilter {
   promptsListChanged?: boolean;
   resourcesListChanged?: boolean;
   resourceSubscriptions?: string[];
+  /** Gateway task ids whose status notifications (tasks extension) the stream carries. */
+  taskIds?: string[];
+}
+
+/** One open stream, for the front end that opened it. */
+export interface OpenStream {
+  /** Settles when the client closed the stream or it ended here. */
+  closed: Promise<void>;
+  /** The URIs the session's streams still want. */
+  uris: () => Set<string>;
+  /** Sends a notification on this stream only, with its subscriptionId. */
+  send: (method: string, params: Record<string, unknown>) => void;
+  /** Ends the stream gracefully (what it agreed to can no longer be kept). */
+  end: () => void;
 }
 
 const WANTS: Record<ListChange, keyof AgreedFilter> = {
@@ -48,7 +63,7 @@ export class Subscriptions {
   ) {}
 
   /** Acknowledges the stream, then keeps it until the client closes it; returns what to do when it is gone. */
-  open(subscriptionId: JsonRpcId, filter: AgreedFilter, channel: RequestChannel, session?: GatewaySession): { closed: Promise<void>; uris: () => Set<string> } {
+  open(subscriptionId: JsonRpcId, filter: AgreedFilter, channel: RequestChannel, session?: GatewaySession): OpenStream {
     const listener: Listener = { subscriptionId, filter, channel, session };
     channel.send(tagged(SubscriptionsAcknowledged, subscriptionId, { notifications: filter }));
     this.listeners.add(listener);
@@ -68,7 +83,13 @@ export class Subscriptions {
       for (const other of this.listeners) if (other.session === session) for (const uri of other.filter.resourceSubscriptions ?? []) wanted.add(uri);
       return wanted;
     };
-    return { closed, uris };
+    const send = (method: string, params: Record<string, unknown>) => {
+      if (this.listeners.has(listener)) channel.send(tagged(method, subscriptionId, params));
+    };
+    const end = () => {
+      if (this.listeners.has(listener)) this.end(listener);
+    };
+    return { closed, uris, send, end };
   }
 
   announce(kinds: Set<ListChange>): void {

@@ -6,6 +6,7 @@
 // server may offer some tools to one era only), and one that speaks only that era has no session.
 import type { Logger } from "../log/logger.js";
 import type { JsonRpcMessage, JsonRpcResponse, Params } from "../mcp/jsonrpc.js";
+import { unionCapabilities } from "../mcp/capabilities.js";
 import { GATEWAY_INFO, LATEST_PROTOCOL_VERSION, Method, Notification } from "../mcp/protocol.js";
 import type { RegistryServer } from "../contract/registry.js";
 import { describeUpstreamError, UpstreamProtocolError } from "../upstream/errors.js";
@@ -160,7 +161,8 @@ export class ServerDiscovery {
       protocolVersion: init?.protocolVersion ?? perRequest?.protocolVersion ?? "",
       transport: session ? this.http.transportInUse?.(session.target) : undefined,
       perRequestVersion: perRequest?.protocolVersion,
-      capabilities: { ...perRequest?.capabilities, ...init?.capabilities },
+      // Both eras' words, merged at every depth: a both-era server may name some extensions (tasks) only per request.
+      capabilities: unionCapabilities(init?.capabilities ?? {}, perRequest?.capabilities ?? {}),
       instructions: init?.instructions ?? perRequest?.instructions,
       serverInfo: init?.serverInfo ?? perRequest?.serverInfo,
       tools: [],

@@ -1,12 +1,14 @@
 // A client of an upstream that speaks the per-request era (MCP 2026-07-28): no initialize and no
 // upstream session; every request carries the client's `_meta` (version, capabilities, client
 // info, log level) and the Mcp-Method / Mcp-Name headers the revision asks for. `server/discover`
-// tells whether an upstream speaks it at all.
+// tells whether an upstream speaks it at all; `subscriptions/listen` streams what it sends on its own.
 import { randomInt } from "node:crypto";
-import type { JsonRpcResponse, Params } from "../mcp/jsonrpc.js";
+import { classify, type JsonRpcMessage, type JsonRpcResponse, type Params } from "../mcp/jsonrpc.js";
 import { isPerRequestProtocolVersion, MetaKey, MIRRORED_PARAM, PER_REQUEST_PROTOCOL_VERSIONS, PerRequestMethod } from "../mcp/protocol.js";
 import type { UpstreamConnector, UpstreamTarget } from "./connector.js";
+import { UpstreamProtocolError } from "./errors.js";
 import { exchange, type ExchangeOptions } from "./exchange.js";
+import { RequestAbort } from "./request-abort.js";
 
 /** What the gateway declares of the client in each request (2026-07-28 `_meta`). */
 export interface PerRequestMeta {
@@ -57,12 +59,44 @@ export class PerRequestUpstream {
 
   /** Sends one request as the revision asks and waits for its answer. */
   request(method: string, params: Params | undefined, options: PerRequestOptions): Promise<JsonRpcResponse> {
+    return exchange(this.connector, this.targetFor(method, params, options.authorization), { protocolVersion: options.meta.protocolVersion }, { jsonrpc: "2.0", id: nextId++, method, params: withMeta(params, options.meta) }, options);
+  }
+
+  /**
+   * subscriptions/listen with the filter `notifications`: every message of the stream (first the
+   * acknowledgement) goes to onMessage until the upstream ends it or `signal` aborts. No timeout:
+   * the stream is meant to stay open (the connector's limit on silence still holds, which the
+   * upstream's keep-alive comments reset).
+   */
+  async listen(notifications: Record<string, unknown>, options: { meta: PerRequestMeta; authorization?: string; signal: AbortSignal; onMessage: (message: JsonRpcMessage) => void }): Promise<void> {
+    const { signal } = options;
+    const abort = new RequestAbort();
+    const stop = () => abort.abort(new UpstreamProtocolError("listen stream closed"));
+    if (signal.aborted) return;
+    signal.addEventListener("abort", stop, { once: true });
+    const method = PerRequestMethod.SubscriptionsListen;
+    const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params: withMeta({ notifications }, options.meta) });
+    const onMessage = (raw: unknown) => {
+      const classified = classify(raw);
+      if (classified.kind !== "invalid") options.onMessage(classified.message);
+    };
+    try {
+      await this.connector.post(this.targetFor(method, undefined, options.authorization), { protocolVersion: options.meta.protocolVersion }, body, onMessage, abort);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    } finally {
+      signal.removeEventListener("abort", stop);
+    }
+  }
+
+  /** The target with the revision's routing headers for one request, and the client's Authorization. */
+  private targetFor(method: string, params: Params | undefined, authorization: string | undefined): UpstreamTarget {
     const headers: Record<string, string> = { ...this.target.headers, "mcp-method": method };
-    if (options.authorization !== undefined) headers.authorization = options.authorization;
+    if (authorization !== undefined) headers.authorization = authorization;
     const key = MIRRORED_PARAM.get(method);
     const name = key === undefined ? undefined : params?.[key];
     if (typeof name === "string") headers["mcp-name"] = headerValue(name);
-    return exchange(this.connector, { ...this.target, headers }, { protocolVersion: options.meta.protocolVersion }, { jsonrpc: "2.0", id: nextId++, method, params: withMeta(params, options.meta) }, options);
+    return { ...this.target, headers };
   }
 
   /**

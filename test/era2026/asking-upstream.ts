@@ -53,6 +53,16 @@ export async function startAskingUpstream(): Promise<AskingUpstream> {
       await new Promise((resolve) => setTimeout(resolve, 15_000).unref());
       return text("slowly done");
     });
+    // URL mode, sent as a plain request: the SDK checks only that the client declared `elicitation`, not its mode.
+    mcp.registerTool("visit", { description: "sends the client to a URL" }, async (extra) => {
+      try {
+        const answer = await extra.sendRequest({ method: "elicitation/create", params: { mode: "url", message: "sign in", url: "https://example.com/in", elicitationId: "visit-1" } }, ElicitResultSchema);
+        return text(`visited: ${answer.action}`);
+      } catch (err) {
+        events.push(`visit answered with an error: ${(err as Error).message}`);
+        return text("not visited");
+      }
+    });
     mcp.registerTool("roots", { description: "lists the client's roots" }, async (extra) => {
       const { roots } = await extra.sendRequest({ method: "roots/list" }, ListRootsResultSchema);
       return text(roots.map((root) => root.uri).join(","));

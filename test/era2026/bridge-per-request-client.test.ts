@@ -136,6 +136,16 @@ describe("bridge: 2026-07-28 client, session-era upstream (InputRequiredResult f
     expect(only(messages).error).to.deep.include({ code: -32021, data: { requiredCapabilities: { elicitation: {} } } });
   });
 
+  it("raw: a URL-mode elicitation to a request that declared form mode only is -32021 naming elicitation.url; the upstream is answered at once", async () => {
+    upstream.events.length = 0;
+    const { status, messages } = await modernPost(gateway.mcpUrl, "tools/call", { name: "ask_visit", arguments: {} }, { capabilities: { elicitation: {} } });
+    expect(status).to.equal(400);
+    expect(only(messages).error).to.deep.include({ code: -32021, data: { requiredCapabilities: { elicitation: { url: {} } } } });
+    expect(upstream.events).to.have.length(1);
+    expect(upstream.events[0]).to.match(/^visit answered with an error: .*did not declare this capability/);
+    upstream.events.length = 0;
+  });
+
   describe("a retry's state or answers that cannot be used: -32602, the held call unharmed", () => {
     let key: string;
     let state: string;

@@ -138,7 +138,10 @@ export async function serveRecording(handler: { fetch(request: Request): Promise
       for (const [key, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(key, value);
       const response = await handler.fetch(new Request(`http://127.0.0.1${req.url ?? "/"}`, { method: req.method, headers, body: text }));
       res.writeHead(response.status, Object.fromEntries(response.headers));
-      if (response.body) for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+      // A client that goes away cancels the body, so a long stream (subscriptions/listen) learns it.
+      const reader = response.body?.getReader();
+      res.on("close", () => void reader?.cancel().catch(() => undefined));
+      for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) res.write(chunk.value);
       res.end();
     })().catch(() => res.destroy());
   });

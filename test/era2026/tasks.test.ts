@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { eventually, startGateway, type GatewayProcess } from "../helpers/gateway-process.js";
 import { openRawSession, postMcp } from "../helpers/http.js";
-import { modernPost, type ModernPostOptions } from "../helpers/per-request.js";
+import { modernPost, openListen, type ListenStream, type ModernPostOptions } from "../helpers/per-request.js";
 import { fetchStatus, registryYaml, type TestServer } from "../helpers/registry.js";
 import { newTokenIssuer, type TokenIssuer } from "../helpers/token-issuer.js";
 import { startModernUpstream, type ModernUpstream } from "./modern-upstream.js";
@@ -95,6 +95,24 @@ describe("MCP 2026-07-28: the tasks extension through the gateway", function () 
       expect((messages[0] as Message).result?.capabilities).to.not.have.property("extensions");
     } finally {
       await bare.stop();
+    }
+  });
+
+  it("a both-era upstream naming other extensions at initialize and tasks at server/discover: server/discover offers tasks", async () => {
+    const both = await startTaskUpstream("both", { legacyExtensions: { "io.example/other": {} } });
+    const gatewayOfBoth = await startGateway(registryYaml([{ name: "test/both", url: both.url, prefix: "b_" }]), issuer.flags);
+    try {
+      await eventually(async () => (await fetchStatus(gatewayOfBoth.baseUrl)).healthyServers === 1, 20_000, "both-era server ready");
+      const status = (await fetchStatus(gatewayOfBoth.baseUrl)).servers[0] as Record<string, unknown>;
+      expect(status).to.include({ protocolVersion: "2025-11-25", perRequestVersion: "2026-07-28" });
+      const { messages } = await modernPost(gatewayOfBoth.mcpUrl, "server/discover", {}, { capabilities: WITH_TASKS, headers: { authorization: alice } });
+      expect((messages[0] as Message).result?.capabilities).to.have.deep.property("extensions", { [TASKS]: {} });
+      const { status: called, messages: answer } = await modernPost(gatewayOfBoth.mcpUrl, "tools/call", { name: "b_slow", arguments: { text: "x" } }, { capabilities: WITH_TASKS, headers: { authorization: alice } });
+      expect(called).to.equal(200);
+      expect((answer.at(-1) as Message).result).to.include({ resultType: "task" });
+    } finally {
+      await gatewayOfBoth.stop();
+      await both.stop();
     }
   });
 
@@ -198,6 +216,73 @@ describe("MCP 2026-07-28: the tasks extension through the gateway", function () 
     const { sessionId } = await openRawSession(gateway.mcpUrl, "2025-11-25", { authorization: alice }, WITH_TASKS);
     const unknown = await postMcp(gateway.mcpUrl, { jsonrpc: "2.0", id: 2, method: "tasks/get", params: { taskId: "anything" } }, { authorization: alice, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" });
     expect((unknown.messages[0] as Message).error?.code).to.equal(-32601);
+  });
+
+  describe("task status notifications on subscriptions/listen", () => {
+    const isTaskNotification = (message: Record<string, unknown>) => message.method === "notifications/tasks";
+    const acknowledged = async (stream: ListenStream) => ((await stream.next((message) => message.method === "notifications/subscriptions/acknowledged")).params as { notifications?: unknown }).notifications;
+    /** The subscriptions/listen requests the upstream got, with the task ids each asked for. */
+    const listensAt = (upstream: ModernUpstream) => sent(upstream, "subscriptions/listen").map((request) => (request.params.notifications as { taskIds?: unknown }).taskIds);
+
+    it("reach the caller's own listener under the gateway's id; another caller's listener and one without the task filter get nothing", async () => {
+      const taskId = await createTask("t_slow");
+      const upstreamId = tasker.taskIds().at(-1) ?? "";
+      tasker.seen.length = 0;
+      const streams: ListenStream[] = [];
+      try {
+        const mine = await openListen(gateway.mcpUrl, { taskIds: [taskId], toolsListChanged: true }, "alice-tasks", { authorization: alice }, WITH_TASKS);
+        streams.push(mine);
+        expect(await acknowledged(mine)).to.deep.equal({ toolsListChanged: true, taskIds: [taskId] });
+        const theirs = await openListen(gateway.mcpUrl, { taskIds: [taskId, "gwt1.made-up.x"] }, "bob-tasks", { authorization: bob }, WITH_TASKS);
+        streams.push(theirs);
+        expect(await acknowledged(theirs), "another caller's task is not acknowledged").to.deep.equal({ taskIds: [] });
+        const unfiltered = await openListen(gateway.mcpUrl, { toolsListChanged: true }, "alice-plain", { authorization: alice }, WITH_TASKS);
+        streams.push(unfiltered);
+        expect(await acknowledged(unfiltered)).to.deep.equal({ toolsListChanged: true });
+        expect(listensAt(tasker), "one listen upstream, for alice's task, by the upstream's id").to.deep.equal([[upstreamId]]);
+        await eventually(() => Promise.resolve(tasker.openListens() === 1), 5_000, "the upstream's listen is open");
+
+        expect((await post("tasks/cancel", { taskId })).status).to.equal(200);
+        const notification = await mine.next(isTaskNotification);
+        expect(notification.params).to.deep.include({ taskId, status: "cancelled" });
+        expect(notification.params).to.have.nested.property("_meta.io\\.modelcontextprotocol/subscriptionId", "alice-tasks");
+        expect(JSON.stringify(mine.messages), "the upstream's id never reaches the client").to.not.include(upstreamId);
+        // The same change, polled, reads the same.
+        expect((await post("tasks/get", { taskId })).message.result).to.include({ taskId, status: "cancelled" });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(theirs.messages.filter((message) => isTaskNotification(message as Record<string, unknown>)), "bob's listener").to.deep.equal([]);
+        expect(unfiltered.messages.filter((message) => isTaskNotification(message as Record<string, unknown>)), "the listener without the task filter").to.deep.equal([]);
+      } finally {
+        for (const stream of streams) stream.close();
+      }
+      await eventually(() => Promise.resolve(tasker.openListens() === 0), 5_000, "the client's stream closed, so did the upstream's");
+    });
+
+    it("asking for tasks without the extension is -32021 (HTTP 400); task ids that are not strings are -32602", async () => {
+      const taskId = await createTask("t_slow");
+      tasker.seen.length = 0;
+      const refused = await post("subscriptions/listen", { notifications: { taskIds: [taskId] } }, { capabilities: {} });
+      expect(refused.status).to.equal(400);
+      expect(refused.message.error).to.deep.include({ code: -32021, data: { requiredCapabilities: WITH_TASKS } });
+      const invalid = await post("subscriptions/listen", { notifications: { taskIds: [42] } });
+      expect(invalid.message.error?.code).to.equal(-32602);
+      expect(invalid.message.error?.message).to.match(/^Invalid params: notifications: taskIds\.0: /);
+      expect(listensAt(tasker)).to.deep.equal([]);
+    });
+
+    it("an upstream that ends its stream ends the client's stream gracefully (it may listen again)", async () => {
+      const taskId = await createTask("t_slow");
+      const stream = await openListen(gateway.mcpUrl, { taskIds: [taskId] }, "cut-tasks", { authorization: alice }, WITH_TASKS);
+      try {
+        expect(await acknowledged(stream)).to.deep.equal({ taskIds: [taskId] });
+        await eventually(() => Promise.resolve(tasker.openListens() === 1), 5_000, "the upstream's listen is open");
+        tasker.endListens();
+        const end = await stream.next((message) => message.id === "cut-tasks");
+        expect(end.result).to.deep.equal({ resultType: "complete", _meta: { "io.modelcontextprotocol/subscriptionId": "cut-tasks" } });
+      } finally {
+        stream.close();
+      }
+    });
   });
 
   it("Mcp-Name must be the taskId (-32020)", async () => {

@@ -51,9 +51,9 @@ export interface ListenStream {
   close(): void;
 }
 
-export async function openListen(url: string, notifications: Record<string, unknown>, id: string | number = "listen-1", headers: Record<string, string> = {}): Promise<ListenStream> {
+export async function openListen(url: string, notifications: Record<string, unknown>, id: string | number = "listen-1", headers: Record<string, string> = {}, capabilities: Record<string, unknown> = {}): Promise<ListenStream> {
   const controller = new AbortController();
-  const params = { notifications, _meta: modernMeta() };
+  const params = { notifications, _meta: modernMeta(capabilities) };
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", accept: JSON_AND_SSE, ...modernHeaders("subscriptions/listen", params), ...headers },
