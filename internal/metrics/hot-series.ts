@@ -52,32 +52,37 @@ class SeriesTable<S> {
   }
 }
 
-/** prom-client's registry takes any object with its Metric's name and get(); ours are not its classes. */
-function register(metric: { name: string }, registers: Registry[]): void {
-  for (const registry of registers) registry.registerMetric(metric as unknown as Metric);
+/** What both kinds share: name and help, the series table, and a place in each registry. */
+abstract class HotMetric<S> {
+  readonly aggregator = "sum";
+  readonly name: string;
+  readonly help: string;
+  abstract readonly type: "counter" | "histogram";
+  protected readonly table: SeriesTable<S>;
+
+  constructor(config: SeriesConfig<string>, make: () => S) {
+    this.name = config.name;
+    this.help = config.help;
+    this.table = new SeriesTable(config.labelNames, make);
+    // prom-client's registry takes any object with its Metric's name and get(); ours are not its classes.
+    for (const registry of config.registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** The series of these label values (in labelNames order): keep it, and count on it. */
+  series(...values: string[]): S {
+    return this.table.get(values);
+  }
 }
 
 export interface CounterSeries {
   value: number;
 }
 
-export class HotCounter<L extends string> {
+export class HotCounter<L extends string> extends HotMetric<CounterSeries> {
   readonly type = "counter";
-  readonly aggregator = "sum";
-  readonly name: string;
-  readonly help: string;
-  private readonly table: SeriesTable<CounterSeries>;
 
   constructor(config: SeriesConfig<L>) {
-    this.name = config.name;
-    this.help = config.help;
-    this.table = new SeriesTable(config.labelNames, () => ({ value: 0 }));
-    register(this, config.registers);
-  }
-
-  /** The series of these label values (in labelNames order); keep it and add to `value`. */
-  series(...values: string[]): CounterSeries {
-    return this.table.get(values);
+    super(config, () => ({ value: 0 }));
   }
 
   get() {
@@ -105,26 +110,14 @@ export class HistogramSeries {
   }
 }
 
-export class HotHistogram<L extends string> {
+export class HotHistogram<L extends string> extends HotMetric<HistogramSeries> {
   readonly type = "histogram";
-  readonly aggregator = "sum";
-  readonly name: string;
-  readonly help: string;
-  private readonly table: SeriesTable<HistogramSeries>;
+  private readonly buckets: readonly number[];
 
-  constructor(
-    config: SeriesConfig<L> & { buckets: readonly number[] },
-    private readonly buckets = [...config.buckets].sort((a, b) => a - b),
-  ) {
-    this.name = config.name;
-    this.help = config.help;
-    this.table = new SeriesTable(config.labelNames, () => new HistogramSeries(this.buckets));
-    register(this, config.registers);
-  }
-
-  /** The series of these label values (in labelNames order); keep it and observe on it. */
-  series(...values: string[]): HistogramSeries {
-    return this.table.get(values);
+  constructor(config: SeriesConfig<L> & { buckets: readonly number[] }) {
+    const buckets = [...config.buckets].sort((a, b) => a - b);
+    super(config, () => new HistogramSeries(buckets));
+    this.buckets = buckets;
   }
 
   /** What the text exposition prints: prom-client's own histogram layout, `le` before the series' labels. */
