@@ -7,14 +7,15 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { RegistryServer } from "../contract/registry.js";
 import type { ServerDirectory } from "../discovery/directory.js";
 import type { Logger } from "../log/logger.js";
+import { answersUpstreamRequests } from "../mcp/capabilities.js";
 import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import { Method } from "../mcp/protocol.js";
 import type { GatewaySession } from "../session/session.js";
 import type { SessionStore, UpstreamOpening } from "../session/store.js";
 import { upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
+import { holdUpstreamStream } from "../upstream/held-stream.js";
 import { UpstreamSession, type InitializeResult, type SendDuringHandshake, type UpstreamState } from "../upstream/session.js";
 import { clientToken } from "./client-token.js";
-import { answersUpstreamRequests, holdUpstreamStream } from "./upstream-stream.js";
 
 export interface SessionUpstreamsOptions {
   /** Longest time a handshake (or waiting for another replica's) may take. */
@@ -81,7 +82,7 @@ export class SessionUpstreams {
   private hold(session: GatewaySession, server: string, upstream: UpstreamSession, authorization: string | undefined): Promise<void> {
     const controller = session.startListening(server);
     if (!controller) return Promise.resolve();
-    const stream = holdUpstreamStream(upstream, this.streamMessages(session, server)(upstream), controller.signal, authorization);
+    const stream = holdUpstreamStream(upstream, this.streamMessages(session, server)(upstream), controller.signal, { authorization });
     void stream.ended.finally(() => session.stopListening(server, controller));
     return stream.opened;
   }

@@ -11,6 +11,7 @@ import { GATEWAY_INFO, LATEST_PROTOCOL_VERSION, Method, Notification } from "../
 import type { RegistryServer } from "../contract/registry.js";
 import { describeUpstreamError, UpstreamProtocolError } from "../upstream/errors.js";
 import { transportOf, upstreamTarget, type UpstreamConnector } from "../upstream/connector.js";
+import { holdUpstreamStream } from "../upstream/held-stream.js";
 import { PerRequestUpstream, type DiscoverResult } from "../upstream/per-request.js";
 import { UpstreamSession } from "../upstream/session.js";
 import { Backoff, type BackoffOptions } from "../retry/backoff.js";
@@ -217,26 +218,23 @@ export class ServerDiscovery {
     throw new UpstreamProtocolError(`${method} returned more than ${this.options.maxPages} pages`);
   }
 
-  /** Listens for list_changed on the server's GET stream; a dropped stream triggers a health check. */
+  /**
+   * Listens for list_changed on the server's GET stream while this session is the current one
+   * (fail() and stop() abort it). Whenever the stream drops (the server rotating connections, a
+   * proxy's timeout, or the server going away) everything is listed again, since a change may
+   * have been missed, and the stream is opened again (held-stream.ts).
+   */
   private listen(session: UpstreamSession): void {
     const controller = new AbortController();
     this.stream = controller;
     const onMessage = (message: JsonRpcMessage) => {
       if ("method" in message && LIST_CHANGED.has(message.method)) void this.refresh();
     };
-    session.listen(onMessage, controller.signal).then(
-      (offered) => {
-        // The server ended the stream: it may be going away, or just rotating connections.
-        if (offered && !controller.signal.aborted && session === this.session) {
-          void this.refresh().then(() => {
-            if (this.phase === "ready" && session === this.session) this.listen(session);
-          });
-        }
+    holdUpstreamStream(session, onMessage, controller.signal, {
+      onDropped: () => {
+        if (session === this.session) void this.refresh();
       },
-      () => {
-        if (!controller.signal.aborted && session === this.session) void this.refresh();
-      },
-    );
+    });
   }
 
   private fail(err: unknown): void {

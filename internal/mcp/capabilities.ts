@@ -52,3 +52,8 @@ export function missingClientCapabilities(method: string, params: Record<string,
       return needs("roots");
   }
 }
+
+/** Client capabilities an upstream may use outside a call: the client can answer its sampling, elicitation or roots requests. */
+export function answersUpstreamRequests(capabilities: Record<string, unknown>): boolean {
+  return capabilities.sampling !== undefined || capabilities.elicitation !== undefined || capabilities.roots !== undefined;
+}

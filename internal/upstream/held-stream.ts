@@ -1,22 +1,17 @@
-// An upstream session's GET stream, held open for a gateway session: for updates of the resources
-// it subscribed to, and for the requests an upstream sends outside any call (the SDK's
-// server.request() without a related request goes to that stream, and is dropped when none is
-// open) to a client that declared it can answer them. A stream that drops is opened again: at once
-// after one that stayed up, after growing pauses while opening keeps failing.
+// An upstream session's GET stream, held open: by discovery for list changes, and for a gateway
+// session for updates of the resources it subscribed to and for the requests an upstream sends
+// outside any call (the SDK's server.request() without a related request goes to that stream, and
+// is dropped when none is open). A stream that drops is opened again: at once after one that
+// stayed up, after growing pauses while opening keeps failing.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import { Backoff } from "../retry/backoff.js";
-import { UpstreamHttpError, UpstreamRejectedError } from "../upstream/errors.js";
-import type { UpstreamSession } from "../upstream/session.js";
+import { UpstreamHttpError, UpstreamRejectedError } from "./errors.js";
+import type { UpstreamSession } from "./session.js";
 
 const REOPEN = { initialMs: 1_000, maxMs: 30_000 };
 /** A stream that stayed open this long was up: when it drops, it is reopened at once. */
 const STEADY_MS = 5_000;
-
-/** Client capabilities an upstream may use outside a call: the client can answer its sampling, elicitation or roots requests. */
-export function answersUpstreamRequests(capabilities: Record<string, unknown>): boolean {
-  return capabilities.sampling !== undefined || capabilities.elicitation !== undefined || capabilities.roots !== undefined;
-}
 
 /**
  * A refusal that trying again will not change: a 4xx other than 404 (the upstream forgot the
@@ -35,8 +30,15 @@ export interface HeldStream {
   ended: Promise<void>;
 }
 
-/** Holds the upstream session's stream open until `signal` aborts; `authorization` is the token of the request that asked for it. */
-export function holdUpstreamStream(upstream: UpstreamSession, onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal, authorization: string | undefined): HeldStream {
+export interface HoldOptions {
+  /** The token of the request that asked for the stream (an upstream that takes the client's). */
+  authorization?: string;
+  /** Told each time the stream ended or could not be opened, before it is opened again: what it carried meanwhile was missed. */
+  onDropped?: () => void;
+}
+
+/** Holds the upstream session's stream open until `signal` aborts. */
+export function holdUpstreamStream(upstream: UpstreamSession, onMessage: (message: JsonRpcMessage) => void, signal: AbortSignal, options: HoldOptions = {}): HeldStream {
   let firstAttempt!: () => void;
   const opened = new Promise<void>((resolve) => (firstAttempt = resolve));
   const ended = (async () => {
@@ -44,13 +46,14 @@ export function holdUpstreamStream(upstream: UpstreamSession, onMessage: (messag
     while (!signal.aborted) {
       let openedAt: number | undefined;
       const again = await upstream
-        .listen(onMessage, signal, authorization, () => {
+        .listen(onMessage, signal, options.authorization, () => {
           openedAt = Date.now();
           firstAttempt();
         })
         .catch((err: unknown) => !refusedForGood(err));
       firstAttempt();
       if (!again || signal.aborted) return;
+      options.onDropped?.();
       if (openedAt !== undefined && Date.now() - openedAt >= STEADY_MS) backoff.reset();
       else await sleep(backoff.next(), undefined, { signal, ref: false }).catch(() => undefined);
     }
