@@ -36,11 +36,12 @@ mkdir -p "$CACHE/bin" "$CACHE/crds"
 ensure_etcd() {
   local etcd="${ETCD:-}"
   if [ -z "$etcd" ]; then etcd="$(command -v etcd || true)"; fi
-  if [ -n "$etcd" ] && [ -x "$etcd" ]; then
+  # etcdctl too: tests change objects behind the API server's back while it is down (restart-apiserver.sh).
+  if [ -n "$etcd" ] && [ -x "$etcd" ] && command -v etcdctl >/dev/null; then
     log "etcd: present ($etcd, $("$etcd" --version 2>/dev/null | head -n1))"
     return
   fi
-  command -v apt-get >/dev/null || die "etcd not found and apt-get unavailable: install etcd >= 3.4 or set ETCD=/path/to/etcd"
+  command -v apt-get >/dev/null || die "etcd or etcdctl not found and apt-get unavailable: install etcd >= 3.4 with etcdctl, or set ETCD=/path/to/etcd"
   local sudo=""
   if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null || die "etcd not found; run as root or install etcd-server yourself"
@@ -53,7 +54,7 @@ ensure_etcd() {
     $sudo apt-get update >/dev/null
     $sudo apt-get install -y --no-install-recommends etcd-server etcd-client >/dev/null
   fi
-  command -v etcd >/dev/null || die "etcd still not on PATH after apt-get install"
+  command -v etcd >/dev/null && command -v etcdctl >/dev/null || die "etcd or etcdctl still not on PATH after apt-get install"
   log "etcd: installed ($(etcd --version | head -n1))"
 }
 

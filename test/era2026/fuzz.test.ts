@@ -188,6 +188,8 @@ function expected(input: Input): Expected {
     if (input.nameHeader === ABSENT || decoded(input.nameHeader) !== name) return { status: 400, code: -32020, why: "Mcp-Name differs" };
   }
   if (!SERVED.has(input.method)) return { status: 404, code: -32601, why: "removed or unknown method" };
+  // Arguments that are not an object are the gateway's own -32602, before anything goes upstream.
+  if (input.method === "tools/call" && input.arguments !== ABSENT && !isPlainObject(input.arguments)) return { status: 200, code: -32602, why: "arguments not an object" };
   // m_greet asks the caller for input (elicitation): a request that did not declare it cannot be asked.
   if (input.method === "tools/call" && input.name === "m_greet" && !isPlainObject((meta[CAPS] as Record<string, unknown>).elicitation)) {
     return { status: 400, code: -32021, why: "missing client capability" };

@@ -3,7 +3,7 @@
 // one controller (ServiceAccount + manifests/ RBAC) reconciles them all.
 import { expect } from "chai";
 import { startRawUpstream, type RawUpstream } from "../fixtures/raw-upstream.js";
-import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
+import { FIXED_TOOLS, startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { connectClient, textOf, type TestClient } from "../helpers/mcp-client.js";
 import { apply, getObject, isReady, markRouteAccepted, notReadyWith, parseTable, readyCondition, registryText, waitForReady, waitGone } from "../helpers/cluster-objects.js";
 import { listToolNames } from "../helpers/http.js";
@@ -15,7 +15,7 @@ import { recordTiming } from "../helpers/timing.js";
 import { GROUP } from "../../internal/api/group.js";
 import { FINALIZER } from "../../internal/controller/reconcilers/registration.js";
 
-const FIXTURE_TOOLS = 9;
+const FIXTURE_TOOLS = FIXED_TOOLS.length;
 
 describe("operator: REFERENCE section 5 through Kubernetes resources", function () {
   this.timeout(60_000);

@@ -2,6 +2,7 @@
 // carries the labels, each as a server of its own (its own prefix, its own entry in status.servers), and follows
 // routes as they gain or lose the label or go away; `kubectl get mcpsr -o wide` shows how many are in use.
 import { expect } from "chai";
+import { FIXED_TOOLS } from "../fixtures/upstream-server.js";
 import { connectClient, textOf } from "../helpers/mcp-client.js";
 import { apply, type CustomObject, parseTable, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
 import { listToolNames } from "../helpers/http.js";
@@ -12,7 +13,7 @@ import { recordTiming } from "../helpers/timing.js";
 import { API_VERSION } from "../../internal/api/group.js";
 import { READY } from "../../internal/controller/status-writer.js";
 
-const FIXTURE_TOOLS = 9;
+const FIXTURE_TOOLS = FIXED_TOOLS.length;
 const LABEL = { "mcp-server": "true" };
 
 describe("operator: label-selected servers (issue 12)", function () {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { seedCurlScript, seedDocuments } from "../helpers/seed.js";
-import { startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
+import { FIXED_TOOLS, startUpstreamServer, type UpstreamServer } from "../fixtures/upstream-server.js";
 import { SESSION_ID_PATTERN } from "../helpers/http.js";
 import { apply, cleanupNamespaces, createNamespace, getObject, kubectlWaitReady, markRouteAccepted, parseTable, readyCondition, registryText, waitForReady } from "../helpers/cluster-objects.js";
 import { externalNameServiceYaml, gatewayYaml } from "../helpers/manifests.js";
@@ -20,7 +20,7 @@ import { within } from "../helpers/poll.js";
 import { recordTiming } from "../helpers/timing.js";
 import { FINALIZER } from "../../internal/controller/reconcilers/registration.js";
 
-const FIXTURE_TOOLS = 9; // echo, add, whoami, slow, log, sample, elicit, roots, fail
+const FIXTURE_TOOLS = FIXED_TOOLS.length;
 
 function run(command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
