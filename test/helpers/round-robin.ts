@@ -1,8 +1,8 @@
 // A load balancer for tests of several broker replicas: on loopback, it alternates every request
 // between them and records where each went.
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request } from "node:http";
 import type { GatewayProcess } from "./gateway-process.js";
+import { serveLoopback } from "./loopback.js";
 
 /** What the proxy sent where: the replica (0 or 1) and the request's Mcp-Method and Mcp-Name. */
 export interface Routed {
@@ -21,7 +21,7 @@ export interface RoundRobin {
 export async function roundRobin(replicas: GatewayProcess[]): Promise<RoundRobin> {
   const routed: Routed[] = [];
   let next = 0;
-  const server: Server = createServer((req, res) => {
+  const server = await serveLoopback((req, res) => {
     const replica = next++ % replicas.length;
     const target = new URL(replicas[replica]!.mcpUrl);
     const header = (name: string) => req.headers[name] as string | undefined;
@@ -34,16 +34,5 @@ export async function roundRobin(replicas: GatewayProcess[]): Promise<RoundRobin
     res.on("close", () => forwarded.destroy());
     req.pipe(forwarded);
   });
-  server.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    routed,
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `${server.url}/mcp`, routed, stop: () => server.close() };
 }
